@@ -1,0 +1,1 @@
+"""winfra operations: pyinfra 3 operations for Windows hosts."""

@@ -1,0 +1,1 @@
+"""The PowerShell layer: quoting, script rendering and the command-line wire format."""

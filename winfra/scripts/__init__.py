@@ -1,0 +1,1 @@
+"""Shipped PowerShell scripts (JSON in, JSON out) and their lint gate."""

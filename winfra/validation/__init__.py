@@ -1,0 +1,1 @@
+"""Controller-side validators: bad input fails before anything touches a host."""
