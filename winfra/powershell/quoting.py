@@ -50,7 +50,10 @@ def ps_unquote(literal: str) -> str:
         char = body[i]
         if char in SINGLE_QUOTES:
             if i + 1 < len(body) and body[i + 1] in SINGLE_QUOTES:
-                out.append(char)
+                # Two quotes in a row: "the first is the escape and append the second quote"
+                # (PowerShell tokenizer.cs ScanStringLiteral), so a mixed pair such as '’
+                # yields the second character.
+                out.append(body[i + 1])
                 i += 2
                 continue
             raise PowerShellQuotingError("unescaped single quote inside literal")

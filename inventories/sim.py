@@ -1,0 +1,159 @@
+"""The simulated lab: `pyinfra inventories/sim.py deploys/docker_host.py` (no Windows needed).
+
+Each ``@winsim/<name>`` host is a simulated Windows machine (winfra.sim) built from the profile
+in ``winsim_profile`` (winfra/sim/profiles/<profile>.yml) deep-merged with ``winsim_overrides``,
+and reached over real WinRM/HTTP on 127.0.0.1 by the @winsim connector. The deploy settings are
+the same keys as in inventories/lab.py (docs/README-draft.md, "Inventory data reference").
+
+Downloads: the simulator serves the pinned artifacts from its simulated network (``network`` in
+``winsim_overrides``). Their bytes are synthetic but deterministic (winfra.sim.models.docker), so
+the sha256 pinned below is computed from those bytes, exactly as a real lab pins the digest of
+the real file. If that module's API is unavailable the placeholder ``winsim:auto`` is used, which
+winfra.deploy_settings accepts for @winsim hosts only and reports in ``sim_placeholders``.
+
+Credentials: the simulated accounts and their (synthetic) passwords are defined by the profiles;
+they are read from there rather than repeated here. WINSIM_* environment variables override them.
+"""
+
+import os
+from typing import Any
+
+from winfra.deploy_settings import SIM_AUTO_SHA256
+
+_DESKTOP_VERSION = "4.37.1"
+_DESKTOP_BUILD = 178610
+_ENGINE_VERSION = "27.5.1"
+
+
+def _artifact(url: str, **meta: Any) -> tuple[dict[str, Any], str]:
+    """A simulated-network entry for ``winsim_overrides`` and the sha256 of its bytes."""
+    entry: dict[str, Any] = {"url": url, "meta": meta}
+    try:
+        from winfra.sim.models.docker import Artifact
+
+        return entry, Artifact(url, None, 0, dict(meta)).sha256()
+    except (ImportError, AttributeError, TypeError, KeyError):  # simulator API changed or absent
+        return entry, SIM_AUTO_SHA256
+
+
+def _desktop_url(build: int) -> str:
+    # Versioned Docker Desktop URL pattern (windows-facts.md B.1).
+    return f"https://desktop.docker.com/win/main/amd64/{build}/Docker%20Desktop%20Installer.exe"
+
+
+def _engine_url(version: str) -> str:
+    # Static engine zip URL pattern (windows-facts.md C.2).
+    return f"https://download.docker.com/win/static/stable/x86_64/docker-{version}.zip"
+
+
+_DESKTOP_ARTIFACT, _DESKTOP_SHA256 = _artifact(
+    _desktop_url(_DESKTOP_BUILD),
+    kind="docker-desktop-installer",
+    version=_DESKTOP_VERSION,
+    build=_DESKTOP_BUILD,
+)
+_ENGINE_ARTIFACT, _ENGINE_SHA256 = _artifact(
+    _engine_url(_ENGINE_VERSION), kind="docker-static-zip", version=_ENGINE_VERSION
+)
+
+
+def _account(profile: str, user: str) -> tuple[str, str | None]:
+    """``(user, password)`` of a simulated account, from its profile (env WINSIM_PASSWORD_<USER> wins)."""
+    env = os.environ.get("WINSIM_PASSWORD_" + user.upper().replace("-", "_"))
+    if env:
+        return user, env
+    try:
+        from winfra.sim.models.profile import load_profile
+
+        users = load_profile(profile).get("users") or {}
+        password = (users.get(user) or {}).get("password")
+        return user, str(password) if password is not None else None
+    except (ImportError, ValueError, OSError):
+        return user, None
+
+
+def _sim_host(
+    name: str, profile: str, connect_as: str, overrides: dict[str, Any], **data: Any
+) -> tuple[str, dict]:
+    user, password = _account(profile, connect_as)
+    host_data: dict[str, Any] = {
+        "winsim_profile": profile,
+        "winsim_overrides": overrides,
+        "winrm_user": user,
+        "winrm_password": password,
+        "winrm_transport": "ntlm",
+    }
+    if "winfra_user" in data:
+        _, host_data["winfra_user_password"] = _account(profile, str(data["winfra_user"]))
+    host_data.update(data)
+    return (f"@winsim/{name}", host_data)
+
+
+devboxes = (
+    [
+        # Windows 11 23H2 dev box: WSL2 + Docker Desktop, a .wslconfig, Ubuntu moved to D:.
+        _sim_host(
+            "devbox11",
+            "win11-devbox",
+            "winrm-admin",
+            {"network": [_DESKTOP_ARTIFACT]},
+            winfra_user="dev",
+            wsl_distros=["Ubuntu"],
+            wsl_relocations={"Ubuntu": "D:\\WSL\\Ubuntu"},
+            wsl_settings={
+                "wsl2": {"memory": "8GB", "processors": 4, "swap": "2GB", "localhostForwarding": True},
+                "experimental": {"autoMemoryReclaim": "gradual"},
+            },
+            docker_smoke_test=True,
+        ),
+        # Windows 10 22H2 dev box: the same stack with WSL's defaults (no .wslconfig managed).
+        _sim_host(
+            "devbox10",
+            "win10-devbox",
+            "winrm-admin",
+            {"network": [_DESKTOP_ARTIFACT]},
+            winfra_user="dev",
+        ),
+    ],
+    {
+        "winfra_role": "devbox",
+        "docker_desktop_version": _DESKTOP_VERSION,
+        "docker_desktop_url": _desktop_url(_DESKTOP_BUILD),
+        "docker_desktop_sha256": _DESKTOP_SHA256,
+        "docker_desktop_backend": "wsl-2",
+        "reboot_policy": "auto",
+        "reboot_batch": 0,
+    },
+)
+
+container_hosts = (
+    [
+        # Windows Server 2022: process isolation (the Server default), engine pinned.
+        _sim_host(
+            "ctr2022",
+            "server2022",
+            "Administrator",
+            {"network": [_ENGINE_ARTIFACT]},
+            docker_isolation="process",
+            docker_smoke_test=True,
+        ),
+        # Windows Server 2025: Hyper-V isolation (adds the Hyper-V role, windows-facts.md C.3).
+        _sim_host(
+            "ctr2025",
+            "server2025",
+            "Administrator",
+            {"network": [_ENGINE_ARTIFACT]},
+            docker_isolation="hyperv",
+        ),
+    ],
+    {
+        "winfra_role": "container_host",
+        "docker_engine_version": _ENGINE_VERSION,
+        "docker_engine_url": _engine_url(_ENGINE_VERSION),
+        "docker_engine_sha256": _ENGINE_SHA256,
+        "docker_group": "docker-users",
+        "docker_daemon_config": {"log-level": "info"},
+        "reboot_policy": "auto",
+        "reboot_batch": 0,
+    },
+)

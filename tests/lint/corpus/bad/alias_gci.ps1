@@ -1,0 +1,2 @@
+# expect: alias 2 gci
+$items = gci -Path $env:TEMP

@@ -1,0 +1,2 @@
+# expect: alias 2 %
+$names = Get-Service | % { $_.Name }

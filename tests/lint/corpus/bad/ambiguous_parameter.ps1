@@ -1,0 +1,2 @@
+# expect: ambiguous-parameter 2 Get-ChildItem
+Get-ChildItem -Path $env:TEMP -F

@@ -1,0 +1,2 @@
+# expect: encoding 2 Set-Content
+Set-Content -LiteralPath 'C:\ProgramData\docker\config\daemon.json' -Value $json

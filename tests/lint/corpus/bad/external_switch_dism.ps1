@@ -1,0 +1,2 @@
+# expect: external-switch 2 dism.exe
+dism.exe /Online /Enable-Feature /FeatureName:Containers /Reboot

@@ -1,0 +1,2 @@
+# expect: external-switch 2 shutdown.exe
+shutdown.exe /r /t 0 /force

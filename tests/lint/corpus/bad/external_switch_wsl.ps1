@@ -1,0 +1,2 @@
+# expect: external-switch 2 wsl.exe
+wsl.exe --install --no-distro

@@ -1,0 +1,2 @@
+# expect: missing-argument 2 Get-Item
+Get-Item -LiteralPath -Force

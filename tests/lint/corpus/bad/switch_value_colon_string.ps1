@@ -1,0 +1,2 @@
+# expect: switch-value 2 Restart-Computer
+Restart-Computer -Force:'yes'

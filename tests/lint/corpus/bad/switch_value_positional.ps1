@@ -1,0 +1,2 @@
+# expect: switch-value 2 Remove-Item
+Remove-Item -Path $dir -Recurse $true

@@ -1,0 +1,3 @@
+# expect: syntax 3 -
+if ($true) {
+    Get-Item -Path 'C:\x'

@@ -1,0 +1,2 @@
+# expect: unknown-command 2 Get-Frobnicator
+Get-Frobnicator -Name 'x'

@@ -1,0 +1,2 @@
+# expect: unknown-command 2 sc.exe
+sc.exe config docker start= auto

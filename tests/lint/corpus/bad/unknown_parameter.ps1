@@ -1,0 +1,2 @@
+# expect: unknown-parameter 2 Get-ChildItem
+Get-ChildItem -Path $env:TEMP -Recursive

@@ -1,0 +1,275 @@
+"""Unit tests of the simulator's host model (winfra/sim/models). Each test names its source."""
+
+from __future__ import annotations
+
+import hashlib
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from winfra.sim.models import host as h
+from winfra.sim.models.filesystem import DISK_FULL_MESSAGE, DiskFullError, normalize_path
+from winfra.sim.models.registry import REG_BINARY, REG_DWORD, REG_MULTI_SZ, Registry, normalize_key
+
+FAST_BOOT = {"boot": {"downtime_s": 0.05, "readiness_delay_s": 0.05}}
+
+
+def load(tmp_path: Path, profile: str = "win11-devbox", name: str = "h1", **overrides: object) -> h.SimHost:
+    return h.SimHost.load(name, profile=profile, overrides={**FAST_BOOT, **overrides}, state_dir=tmp_path)
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+
+def test_registry_paths_are_case_insensitive_and_accept_powershell_forms() -> None:
+    reg = Registry()
+    reg.set_value(r"HKLM:\SOFTWARE\Foo", "Bar", 1, REG_DWORD)
+    assert reg.get(r"HKEY_LOCAL_MACHINE\software\foo", "bar") == 1
+    assert reg.get(r"Registry::HKLM\SOFTWARE\FOO", "BAR") == 1
+    # The key keeps the case it was created with.
+    assert reg.get_key(r"hklm\software\foo").path == r"HKLM\SOFTWARE\Foo"
+
+
+def test_hkcu_resolves_to_the_users_hive_and_needs_a_sid() -> None:
+    # windows-facts A.5: the Lxss key is per user (HKCU of the caller = HKU\<SID>).
+    assert (
+        normalize_key(r"HKCU:\Software\X", sid="S-1-5-21-1-2-3-1001") == r"HKU\S-1-5-21-1-2-3-1001\Software\X"
+    )
+    with pytest.raises(ValueError, match="SID"):
+        normalize_key(r"HKCU:\Software\X")
+
+
+def test_registry_value_types_are_checked() -> None:
+    reg = Registry()
+    with pytest.raises(TypeError):
+        reg.set_value(r"HKLM\X", "d", "1", REG_DWORD)
+    reg.set_value(r"HKLM\X", "m", ["a", "b"], REG_MULTI_SZ)
+    reg.set_value(r"HKLM\X", "b", b"\x00\xff", REG_BINARY)
+    # Negative DWORDs are stored as unsigned two's complement, as reg.exe shows them.
+    reg.set_value(r"HKLM\X", "neg", -1, REG_DWORD)
+    again = Registry.from_json(reg.to_json())
+    assert again.get(r"HKLM\X", "m") == ["a", "b"]
+    assert again.get(r"HKLM\X", "b") == b"\x00\xff"
+    assert again.get(r"HKLM\X", "neg") == 0xFFFFFFFF
+
+
+def test_subkeys_and_recursive_delete() -> None:
+    reg = Registry()
+    reg.create_key(r"HKLM\A\B\C")
+    reg.create_key(r"HKLM\A\D")
+    assert sorted(reg.subkeys(r"HKLM\A")) == ["B", "D"]
+    assert reg.delete_key(r"HKLM\A\B")
+    assert not reg.key_exists(r"HKLM\A\B\C")
+    assert reg.key_exists(r"HKLM\A\D")
+
+
+# --- file system ---------------------------------------------------------------------------------
+
+
+def test_paths_are_case_insensitive_and_bytes_exact(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    bom_json = b'\xef\xbb\xbf{"a":1}'  # windows-facts C.4: a BOM is content and must survive
+    host.fs.write_bytes(r"C:\ProgramData\docker\config\daemon.json", bom_json, make_parents=True)
+    assert host.fs.read_bytes(r"c:/programdata/DOCKER/config/DAEMON.JSON") == bom_json
+    assert host.fs.exists(r"\\?\C:\ProgramData\docker\config\daemon.json")
+    assert host.fs.size(r"C:\ProgramData\docker\config\daemon.json") == len(bom_json)
+    assert host.fs.sha256(r"C:\ProgramData\docker\config\daemon.json") == hashlib.sha256(bom_json).hexdigest()
+    assert normalize_path(r"C:\Users\dev\..\dev\.\x\\") == r"C:\Users\dev\x"
+
+
+def test_disk_full_mirrors_windows(tmp_path: Path) -> None:
+    # ERROR_DISK_FULL 112 / HRESULT 0x80070070 "There is not enough space on the disk."
+    host = load(tmp_path, volumes={"D": {"total_gb": 1, "used_gb": 1}})
+    free_before = host.fs.free_bytes("D")
+    with pytest.raises(DiskFullError) as info:
+        host.fs.write_bytes(r"D:\big.bin", b"x" * 10)
+    assert info.value.hresult == 0x80070070
+    assert str(DISK_FULL_MESSAGE) in str(info.value)
+    assert not host.fs.exists(r"D:\big.bin")
+    assert host.fs.free_bytes("D") == free_before
+
+
+def test_failed_overwrite_keeps_old_content(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    host.fs.write_bytes(r"C:\x.txt", b"old")
+    with pytest.raises(RuntimeError), host.fs.open_write(r"C:\x.txt") as out:
+        out.write(b"new partial")
+        raise RuntimeError("writer died")
+    assert host.fs.read_bytes(r"C:\x.txt") == b"old"
+
+
+def test_100mb_file_streams_through_a_blob_with_bounded_memory(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    digest = hashlib.sha256()
+    tracemalloc.start()
+    with host.fs.open_write(r"D:\wsl\ext4.vhdx", make_parents=True) as out:
+        for _ in range(100):
+            out.write(chunk)
+            digest.update(chunk)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024
+    entry = host.fs.entry(r"D:\wsl\ext4.vhdx")
+    assert entry.blob is not None and entry.size == 100 * len(chunk)
+    assert (host.dir / "blobs" / entry.blob).stat().st_size == entry.size
+    assert host.fs.sha256(r"D:\WSL\EXT4.VHDX") == digest.hexdigest()
+
+
+def test_move_across_volumes_accounts_space_and_is_atomic(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    host.fs.write_bytes(r"C:\a\f.bin", b"1234", make_parents=True)
+    c_free, d_free = host.fs.free_bytes("C"), host.fs.free_bytes("D")
+    host.fs.mkdir(r"D:\b")
+    host.fs.move(r"C:\a", r"D:\b\a")
+    assert host.fs.read_bytes(r"D:\b\a\f.bin") == b"1234"
+    assert not host.fs.exists(r"C:\a\f.bin")
+    assert host.fs.free_bytes("C") == c_free + 4 and host.fs.free_bytes("D") == d_free - 4
+    host.fs.write_bytes(r"D:\new.txt", b"new")
+    host.fs.write_bytes(r"D:\cur.txt", b"cur")
+    host.fs.replace(r"D:\new.txt", r"D:\cur.txt")
+    assert host.fs.read_bytes(r"D:\cur.txt") == b"new" and not host.fs.exists(r"D:\new.txt")
+
+
+# --- users and tokens ----------------------------------------------------------------------------
+
+
+def test_uac_remote_restrictions(tmp_path: Path) -> None:
+    # windows-facts A.7: a local non-RID-500 admin over WinRM is filtered unless
+    # LocalAccountTokenFilterPolicy=1; the built-in Administrator is not.
+    host = load(tmp_path)
+    assert host.token("winrm-admin").elevated
+    host.registry.set_value(h.POLICIES_SYSTEM, "LocalAccountTokenFilterPolicy", 0, REG_DWORD)
+    token = host.token("WIN11-DEV\\winrm-admin")
+    assert token.is_admin and not token.elevated
+    assert not host.token("dev").is_admin
+    server = load(tmp_path, "server2022", name="srv")
+    assert server.users.require("Administrator").rid == 500
+    assert server.token("Administrator").elevated
+
+
+def test_user_profiles_and_hives(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    u = host.users.add_user("newbie", "pw-1234567")
+    # windows-facts A.7: a user who never logged on has no profile/HKCU.
+    with pytest.raises(h.SimHostError, match="never logged on"):
+        host.user_hive("newbie")
+    host.logon_interactive("newbie")
+    assert host.user_hive("newbie") == f"HKU\\{u.sid}"
+    assert host.fs.is_dir(r"C:\Users\newbie\AppData\Local")
+    assert u.rid == 1003 and u.logged_on
+    assert "password" not in repr(u) and "pw-1234567" not in repr(u)
+
+
+# --- features, hypervisor, pending reboot ----------------------------------------------------------
+
+
+def test_home_has_no_hyperv_and_rejects_it_in_overrides(tmp_path: Path) -> None:
+    # windows-facts D.2: Hyper-V is not available on Home; VirtualMachinePlatform is.
+    host = load(tmp_path, "win11-home")
+    assert host.os.is_home and host.features.get("VirtualMachinePlatform") is not None
+    with pytest.raises(h.FeatureError, match="Feature name Microsoft-Hyper-V-All is unknown"):
+        host.enable_feature("Microsoft-Hyper-V-All")
+    from winfra.sim.models.profile import ProfileError
+
+    with pytest.raises(ProfileError, match="Home"):
+        load(tmp_path, "win11-home", name="h2", features={"optional": {"Microsoft-Hyper-V": "Disabled"}})
+
+
+def test_enable_feature_sets_pending_state_and_cbs_key(tmp_path: Path) -> None:
+    # windows-facts D.1 (EnablePending), D.4 (CBS RebootPending key).
+    host = load(tmp_path)
+    assert host.enable_feature("VirtualMachinePlatform") is True
+    assert host.features.get("virtualmachineplatform").state == "EnablePending"
+    assert host.registry.key_exists(h.CBS_REBOOT_PENDING)
+    assert host.pending_reboot()["cbs"] and host.reboot_pending()
+    # Second request before the reboot: no change, no restart needed (anchors §1.7).
+    assert host.enable_feature("VirtualMachinePlatform") is False
+    # A feature that needs no restart is Enabled at once.
+    assert host.enable_feature("TelnetClient") is False
+    assert host.features.get("TelnetClient").state == "Enabled"
+
+
+def test_parent_features_need_all(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    with pytest.raises(h.FeatureError, match="parent features"):
+        host.enable_feature("Microsoft-Hyper-V-Hypervisor")
+    assert host.enable_feature("Microsoft-Hyper-V-Hypervisor", all_parents=True)
+    assert host.features.get("Microsoft-Hyper-V").state == "EnablePending"
+    assert host.features.get("Microsoft-Hyper-V-All").state == "EnablePending"
+
+
+def test_reboot_applies_features_and_starts_the_hypervisor(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    host.enable_feature("VirtualMachinePlatform")
+    assert not host.hardware.hypervisor_present
+    assert host.hardware.reported_virtualization_firmware_enabled()
+    host.reboot()
+    assert host.features.get("VirtualMachinePlatform").state == "Enabled"
+    assert not host.registry.key_exists(h.CBS_REBOOT_PENDING)
+    assert host.hardware.hypervisor_present
+    # windows-facts D.5: VirtualizationFirmwareEnabled reads False while a hypervisor runs,
+    # and the Get-ComputerInfo requirement fields are null.
+    assert host.hardware.reported_virtualization_firmware_enabled() is False
+    assert host.hardware.hyperv_requirements()["HyperVisorPresent"] is True
+    assert host.hardware.hyperv_requirements()["HyperVRequirementVMMonitorModeExtensions"] is None
+
+
+def test_vm_without_nested_virtualization_never_gets_a_hypervisor(tmp_path: Path) -> None:
+    # windows-facts D.5: nested virtualization must be exposed to the VM.
+    host = load(tmp_path, "vm-no-nested")
+    assert host.enable_feature("VirtualMachinePlatform")
+    host.reboot()
+    assert host.features.get("VirtualMachinePlatform").state == "Enabled"
+    assert not host.hardware.hypervisor_present
+    assert host.hardware.hyperv_requirements()["HyperVRequirementVMMonitorModeExtensions"] is False
+
+
+def test_server_features_use_server_state_names(tmp_path: Path) -> None:
+    # windows-facts D.3: InstallState Installed/Available/InstallPending.
+    host = load(tmp_path, "server2022", name="srv")
+    assert host.enable_feature("Containers") is True
+    f = host.features.get("Containers")
+    assert f.state == "InstallPending" and f.dism_state == "EnablePending"
+    host.reboot()
+    assert f.state == "Installed" and f.dism_state == "Enabled"
+    assert not host.hardware.hypervisor_present  # Containers alone starts no hypervisor
+
+
+def test_server_hyperv_prerequisite_fails_without_virtualization(tmp_path: Path) -> None:
+    # windows-facts D.3 failure message.
+    host = load(tmp_path, "server2022", name="srv", hardware={"nested_virtualization_exposed": False})
+    with pytest.raises(h.FeatureError, match="does not have required virtualization capabilities"):
+        host.enable_feature("Hyper-V")
+    assert host.features.get("Hyper-V").state == "Available"
+
+
+def test_rename_is_pending_until_reboot(tmp_path: Path) -> None:
+    # windows-facts D.4: ActiveComputerName != ComputerName means a rename is pending.
+    host = load(tmp_path)
+    assert host.set_computer_name("NEWNAME")
+    assert host.pending_reboot()["computer_rename"] and host.os.computer_name == "WIN11-DEV"
+    host.reboot()
+    assert host.os.computer_name == "NEWNAME" and not host.pending_reboot()["computer_rename"]
+
+
+def test_machine_path(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    assert host.add_to_machine_path(r"C:\Program Files\Docker")
+    assert not host.add_to_machine_path("c:\\program files\\docker\\")
+    assert host.machine_path().endswith(r";C:\Program Files\Docker")
+    assert host.user_env("dev")["PATH"] == host.machine_path()
+
+
+def test_services_start_by_start_type_at_boot(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    host.services.add(
+        h.Service("docker", "Docker Engine", "Stopped", "Automatic", r'"C:\x\dockerd.exe" --run-service')
+    )
+    host.services.add(h.Service("manual1", state="Running", start_type="Manual"))
+    host.reboot()
+    assert host.services.get("DOCKER").state == "Running"
+    assert host.services.get("manual1").state == "Stopped"
+    with pytest.raises(h.SimHostError, match="already exists"):
+        host.services.add(h.Service("Docker"))

@@ -1,0 +1,604 @@
+"""Host data -> validated settings for ``deploys/docker_host.py`` (pure Python, no pyinfra state).
+
+Every setting the Docker-host deploy reads comes from pyinfra host data (inventory host data,
+group data, ``--data``), has a documented default here, and is checked BEFORE the deploy touches
+any host: a missing sha256, a target user without a password, a Linux-only daemon key or a bad
+relocation path is a :class:`SettingsError` naming the host, the host-data key and the fix.
+
+All problems of a host are collected and reported together, so one run shows every fix to make.
+Secret values (``winfra_user_password``) never appear in messages or in ``repr()``.
+
+The reference table of these keys is in docs/README-draft.md ("Inventory data reference"); keep
+the two in sync.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["devbox", "container_host"]
+ROLES: tuple[str, ...] = ("devbox", "container_host")
+
+# Groups that imply a role when ``winfra_role`` is not set (inventories/lab.py, inventories/sim.py).
+ROLE_GROUPS: dict[str, str] = {"devboxes": "devbox", "container_hosts": "container_host"}
+
+# Placeholder for a sha256 the simulator computes from its synthetic artifacts. Accepted only for
+# simulated (@winsim/...) hosts; the lead resolves it to the real digest before any download.
+SIM_AUTO_SHA256 = "winsim:auto"
+
+# Docker Desktop's "latest" download (windows-facts.md B.1). Pinning a version means pinning the
+# sha256 too; with this URL the check fails loudly as soon as Docker publishes a newer build,
+# which is the safe failure. Use the versioned URL (.../amd64/<build>/Docker%20Desktop%20Installer.exe)
+# for a stable pin.
+DEFAULT_DESKTOP_URL = "https://desktop.docker.com/win/main/amd64/Docker%20Desktop%20Installer.exe"
+# Static engine zips (windows-facts.md C.2, docker/docs engine/install/binaries.md).
+ENGINE_URL_PATTERN = "https://download.docker.com/win/static/stable/x86_64/docker-{version}.zip"
+# Where the static zip's docker\ folder is expanded (binaries.md: Expand-Archive -> $Env:ProgramFiles).
+DEFAULT_ENGINE_INSTALL_DIR = r"C:\Program Files\Docker"
+
+DESKTOP_BACKENDS = ("wsl-2", "hyper-v")  # installer --backend values (windows-facts.md B.1)
+ISOLATIONS = ("process", "hyperv")  # windows-facts.md E
+REBOOT_POLICIES = ("auto", "never")
+
+# Keys this module owns. Unknown keys with one of the prefixes below are reported as typos.
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {
+        "winfra_role",
+        "winfra_user",
+        "winfra_user_password",
+        "wsl_msi_url",
+        "wsl_msi_sha256",
+        "wsl_version",
+        "wsl_settings",
+        "wsl_distros",
+        "wsl_relocations",
+        "docker_desktop_version",
+        "docker_desktop_url",
+        "docker_desktop_sha256",
+        "docker_desktop_backend",
+        "docker_engine_version",
+        "docker_engine_url",
+        "docker_engine_sha256",
+        "docker_engine_install_dir",
+        "docker_daemon_config",
+        "docker_group",
+        "docker_group_members",
+        "docker_isolation",
+        "docker_smoke_test",
+        "docker_smoke_test_image",
+        "reboot_policy",
+        "reboot_batch",
+        "reboot_timeout_sec",
+    }
+)
+CHECKED_PREFIXES: tuple[str, ...] = ("winfra_", "wsl_", "docker_", "reboot_")
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
+# An absolute local Windows path: drive letter, colon, backslash. WSL relocation targets and the
+# engine directory must be local (a VHDX cannot live on a UNC share: windows-facts.md A.6).
+_WINDOWS_ABS = re.compile(r"^[A-Za-z]:\\")
+# Local account names: no "/\[]:;|=,+*?<>@ (learn.microsoft.com "User name" rules); we allow
+# DOMAIN\user and .\user forms, so the backslash is handled separately.
+_ACCOUNT_PART = re.compile(r'^[^"/\\\[\]:;|=,+*?<>@]+$')
+# Linux-only daemon keys rejected by the Windows engine (windows-facts.md C.4). The full check is
+# winfra.validation.daemon_json; this short list catches the common mistake without depending on it.
+_LINUX_ONLY_DAEMON_KEYS = (
+    "default-address-pools",
+    "userns-remap",
+    "cgroup-parent",
+    "iptables",
+    "ip-masq",
+    "default-runtime",
+    "runtimes",
+    "selinux-enabled",
+    "seccomp-profile",
+)
+
+
+class SettingsError(ValueError):
+    """Host data that the Docker-host deploy cannot use. ``problems`` lists every finding."""
+
+    def __init__(self, host_name: str, problems: list[str]) -> None:
+        self.host_name = host_name
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{host_name}: {len(self.problems)} problem(s) in host data:\n{lines}")
+
+
+@dataclass(frozen=True)
+class DockerHostSettings:
+    """Validated settings of one host. Field comments give the host-data key and default."""
+
+    host_name: str
+    role: Role  # winfra_role; default from group devboxes/container_hosts
+    # Target user of per-user work (WSL, .wslconfig, Docker Desktop). winfra_user; default: winrm_user.
+    user: str | None
+    # winfra_user_password; required only when user differs from the connection user (runas).
+    user_password: str | None = field(repr=False, compare=False)
+    connection_user: str | None = None  # winrm_user (read only, to decide whether runas is needed)
+    # WSL (dev boxes). No MSI URL: `wsl --install --no-distribution` (windows-facts.md A.1).
+    wsl_msi_url: str | None = None  # wsl_msi_url
+    wsl_msi_sha256: str | None = None  # wsl_msi_sha256, required with wsl_msi_url
+    wsl_version: str | None = None  # wsl_version: expected `wsl --version` WSL version
+    wsl_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # wsl_settings
+    wsl_distros: tuple[str, ...] = ()  # wsl_distros: distros to install (wsl --install -d)
+    wsl_relocations: dict[str, str] = field(default_factory=dict)  # wsl_relocations {distro: dir}
+    # Docker Desktop (dev boxes).
+    desktop_version: str | None = None  # docker_desktop_version (expected DisplayVersion)
+    desktop_url: str = DEFAULT_DESKTOP_URL  # docker_desktop_url
+    desktop_sha256: str | None = None  # docker_desktop_sha256 (required on dev boxes)
+    desktop_backend: str = "wsl-2"  # docker_desktop_backend: wsl-2 | hyper-v
+    # Native engine (container hosts).
+    engine_version: str | None = None  # docker_engine_version (required on container hosts)
+    engine_url: str | None = None  # docker_engine_url; default ENGINE_URL_PATTERN
+    engine_sha256: str | None = None  # docker_engine_sha256 (required on container hosts)
+    engine_install_dir: str = DEFAULT_ENGINE_INSTALL_DIR  # docker_engine_install_dir
+    # daemon.json
+    daemon_config: dict[str, Any] = field(default_factory=dict)  # docker_daemon_config
+    docker_group: str | None = None  # docker_group; container hosts: docker-users; "" = none
+    docker_group_members: tuple[str, ...] = ()  # docker_group_members
+    isolation: str | None = None  # docker_isolation; container hosts: process
+    # Reboots and verification.
+    reboot_policy: str = "auto"  # reboot_policy: auto (at most one reboot) | never
+    reboot_batch: int = 0  # reboot_batch: hosts rebooting at once, 0 = no limit
+    reboot_timeout_sec: int = 900  # reboot_timeout_sec
+    smoke_test: bool = False  # docker_smoke_test
+    smoke_test_image: str | None = None  # docker_smoke_test_image; None = pick from host build
+    sim_placeholders: tuple[str, ...] = ()  # keys holding SIM_AUTO_SHA256, for the lead to resolve
+
+    @property
+    def needs_runas(self) -> bool:
+        """True when per-user work must run as another user (scheduled task, winfra.runas)."""
+        return self.user is not None and not same_account(self.user, self.connection_user)
+
+    @property
+    def windows_features(self) -> tuple[str, ...]:
+        """Client optional features a dev box needs (windows-facts.md D.2, B.7)."""
+        if self.role != "devbox":
+            return ()
+        if self.desktop_backend == "hyper-v":
+            return ("Microsoft-Hyper-V-All", "Containers")
+        # WSL2: VirtualMachinePlatform is required; the WSL1 component is enabled too because
+        # Windows 10 and `wsl --install` on older builds expect it (windows-facts.md A.1, D.2).
+        return ("VirtualMachinePlatform", "Microsoft-Windows-Subsystem-Linux")
+
+    @property
+    def server_features(self) -> tuple[str, ...]:
+        """Server features a container host needs (windows-facts.md C.3, D.2)."""
+        if self.role != "container_host":
+            return ()
+        return ("Containers", "Hyper-V") if self.isolation == "hyperv" else ("Containers",)
+
+    @property
+    def daemon_defaults(self) -> dict[str, Any]:
+        """Values templates/daemon.json.j2 uses where docker_daemon_config does not set the key."""
+        defaults: dict[str, Any] = {}
+        if self.role == "container_host":
+            if self.docker_group:
+                defaults["group"] = self.docker_group
+            if self.isolation:
+                defaults["exec-opts"] = [f"isolation={self.isolation}"]
+        return defaults
+
+    @property
+    def effective_engine_url(self) -> str | None:
+        if self.engine_url:
+            return self.engine_url
+        if self.engine_version:
+            return ENGINE_URL_PATTERN.format(version=self.engine_version)
+        return None
+
+
+def same_account(a: str | None, b: str | None) -> bool:
+    """Whether two account names denote the same local account: case-insensitive, ``.\\`` ignored.
+
+    ``HOST\\alice`` and ``alice`` are NOT treated as equal: a domain account and a local one with
+    the same short name are different principals.
+    """
+    if a is None or b is None:
+        return False
+
+    def norm(name: str) -> str:
+        name = name.strip()
+        if name.startswith(".\\"):
+            name = name[2:]
+        return name.casefold()
+
+    return norm(a) == norm(b)
+
+
+def _is_sim_host(host_name: str) -> bool:
+    return host_name.startswith("@winsim/")
+
+
+class _Checker:
+    """Collects problems for one host; every message names the key and the fix."""
+
+    def __init__(self, host_name: str, data: Mapping[str, Any]) -> None:
+        self.host_name = host_name
+        self.data = data
+        self.problems: list[str] = []
+        self.placeholders: list[str] = []
+
+    def problem(self, key: str, what: str, fix: str) -> None:
+        self.problems.append(f"host data '{key}': {what}. Fix: {fix}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key, default)
+        return default if value is None else value
+
+    def string(self, key: str, default: str | None = None) -> str | None:
+        value = self.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem(key, f"expected a string, got {type(value).__name__}", f"set {key} to a string")
+            return default
+        return value
+
+    def choice(self, key: str, choices: Iterable[str], default: str | None) -> str | None:
+        value = self.string(key, default)
+        choices = tuple(choices)
+        if value is not None and value not in choices:
+            self.problem(key, f"{value!r} is not one of {', '.join(choices)}", f"set {key} to one of them")
+            return default
+        return value
+
+    def integer(self, key: str, default: int, minimum: int) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(key, f"expected an integer, got {value!r}", f"set {key} to an integer >= {minimum}")
+            return default
+        if value < minimum:
+            self.problem(key, f"{value} is below {minimum}", f"set {key} to an integer >= {minimum}")
+            return default
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(key, f"expected true or false, got {value!r}", f"set {key} to True or False")
+            return default
+        return value
+
+    def version(self, key: str) -> str | None:
+        value = self.string(key)
+        if value is not None and not _VERSION.match(value):
+            self.problem(key, f"{value!r} is not a dotted version like 27.5.1", f"set {key} to e.g. '27.5.1'")
+            return None
+        return value
+
+    def sha256(self, key: str, required_because: str | None) -> str | None:
+        value = self.string(key)
+        if value is None:
+            if required_because:
+                self.problem(
+                    key,
+                    f"missing; it is required because {required_because}",
+                    f"set {key} to the 64-hex-digit sha256 of the exact file (e.g. from the release notes, "
+                    "or `Get-FileHash -Algorithm SHA256` on a trusted copy)",
+                )
+            return None
+        if value == SIM_AUTO_SHA256:
+            if _is_sim_host(self.host_name):
+                self.placeholders.append(key)
+                return value
+            self.problem(
+                key,
+                f"{SIM_AUTO_SHA256!r} is a placeholder for simulated hosts only",
+                f"set {key} to the real sha256 of the file",
+            )
+            return None
+        if not _SHA256.match(value):
+            self.problem(key, f"{value!r} is not a sha256 (64 hex digits)", f"set {key} to the file's sha256")
+            return None
+        return value.lower()
+
+    def url(self, key: str, default: str | None = None) -> str | None:
+        value = self.string(key, default)
+        if (
+            value is not None
+            and not value.startswith(("https://", "http://", "file://"))
+            and not (_is_sim_host(self.host_name) and value.startswith("winsim:"))
+        ):
+            self.problem(key, f"{value!r} is not an http(s) or file URL", f"set {key} to a download URL")
+            return default
+        return value
+
+    def windows_path(self, key: str, value: Any, label: str) -> str | None:
+        if not isinstance(value, str) or not _WINDOWS_ABS.match(value):
+            self.problem(
+                key,
+                f"{label} {value!r} is not an absolute local Windows path",
+                "use a path like D:\\WSL\\Ubuntu (a drive letter, a colon, a backslash)",
+            )
+            return None
+        if any(ch in value for ch in '"<>|?*') or ":" in value[2:]:
+            self.problem(
+                key,
+                f"{label} {value!r} contains characters Windows does not allow in paths",
+                'remove " < > | ? * and extra colons',
+            )
+            return None
+        return value.rstrip("\\") if len(value) > 3 else value
+
+    def account(self, key: str, value: str) -> bool:
+        parts = value.split("\\")
+        if len(parts) > 2 or not all(parts) or not all(_ACCOUNT_PART.match(p) for p in parts):
+            self.problem(
+                key, f"{value!r} is not a valid account name", "use 'user', '.\\user' or 'DOMAIN\\user'"
+            )
+            return False
+        return True
+
+
+def _role(check: _Checker, groups: Iterable[str]) -> Role | None:
+    explicit = check.choice("winfra_role", ROLES, None)
+    if explicit is not None:
+        return explicit  # type: ignore[return-value]
+    implied = sorted({ROLE_GROUPS[g] for g in groups if g in ROLE_GROUPS})
+    if len(implied) == 1:
+        return implied[0]  # type: ignore[return-value]
+    if len(implied) > 1:
+        check.problem(
+            "winfra_role",
+            "the host is in both the devboxes and container_hosts groups",
+            "set winfra_role to devbox or container_host for this host",
+        )
+    elif check.data.get("winfra_role") is None:
+        check.problem(
+            "winfra_role",
+            "missing and the host is in neither the devboxes nor the container_hosts group",
+            "set winfra_role: devbox or winfra_role: container_host, or put the host in one of those groups",
+        )
+    return None
+
+
+def _wsl_settings(check: _Checker) -> dict[str, dict[str, Any]]:
+    raw = check.get("wsl_settings", {})
+    if not isinstance(raw, Mapping):
+        check.problem(
+            "wsl_settings",
+            f"expected a mapping section -> key -> value, got {type(raw).__name__}",
+            "write it as {'wsl2': {'memory': '8GB'}}",
+        )
+        return {}
+    result: dict[str, dict[str, Any]] = {}
+    for section, keys in raw.items():
+        if not isinstance(section, str) or not isinstance(keys, Mapping):
+            check.problem(
+                "wsl_settings",
+                f"section {section!r} must map to a mapping of key -> value",
+                "write it as {'wsl2': {'memory': '8GB'}}",
+            )
+            continue
+        clean: dict[str, Any] = {}
+        for key, value in keys.items():
+            if not isinstance(key, str) or not key or "=" in key or "\n" in key:
+                check.problem(
+                    "wsl_settings",
+                    f"[{section}] key {key!r} is not a valid .wslconfig key",
+                    "use the key names from wsl-config.md, e.g. memory, processors",
+                )
+                continue
+            if value is not None and not isinstance(value, (str, int, float, list, tuple)):
+                check.problem(
+                    "wsl_settings",
+                    f"[{section}] {key} has a value of type {type(value).__name__}",
+                    "use a string, number, boolean or list",
+                )
+                continue
+            clean[key] = list(value) if isinstance(value, tuple) else value
+        result[section] = clean
+    return result
+
+
+def _relocations(check: _Checker) -> dict[str, str]:
+    raw = check.get("wsl_relocations", {})
+    if not isinstance(raw, Mapping):
+        check.problem(
+            "wsl_relocations",
+            f"expected a mapping distro -> directory, got {type(raw).__name__}",
+            "write it as {'Ubuntu': 'D:\\\\WSL\\\\Ubuntu'}",
+        )
+        return {}
+    result: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for distro, location in raw.items():
+        if not isinstance(distro, str) or not distro.strip():
+            check.problem(
+                "wsl_relocations", f"distro name {distro!r} is empty or not a string", "name the distro"
+            )
+            continue
+        if distro.casefold().startswith("docker-desktop"):
+            # Moving Docker Desktop's own distros by export/import breaks Desktop (windows-facts.md B.6).
+            check.problem(
+                "wsl_relocations",
+                f"{distro!r} belongs to Docker Desktop and must not be moved with wsl --manage/--import",
+                "remove it; move Desktop's data with the Desktop setting customWslDistroDir instead",
+            )
+            continue
+        path = check.windows_path("wsl_relocations", location, f"location of {distro!r}")
+        if path is None:
+            continue
+        other = seen.get(path.casefold())
+        if other is not None:
+            check.problem(
+                "wsl_relocations",
+                f"{distro!r} and {other!r} both go to {path!r}",
+                "give each distro its own directory",
+            )
+            continue
+        seen[path.casefold()] = distro
+        result[distro] = path
+    return result
+
+
+def _daemon_config(check: _Checker) -> dict[str, Any]:
+    raw = check.get("docker_daemon_config", {})
+    if not isinstance(raw, Mapping):
+        check.problem(
+            "docker_daemon_config",
+            f"expected a mapping of daemon.json keys, got {type(raw).__name__}",
+            "write it as {'log-level': 'info'}",
+        )
+        return {}
+    bad = sorted(k for k in raw if k in _LINUX_ONLY_DAEMON_KEYS)
+    if bad:
+        check.problem(
+            "docker_daemon_config",
+            f"Linux-only key(s) {', '.join(bad)} make the Windows engine refuse to start",
+            "remove them (windows-facts.md C.4)",
+        )
+    return {str(k): v for k, v in raw.items() if k not in _LINUX_ONLY_DAEMON_KEYS}
+
+
+def _string_list(check: _Checker, key: str) -> tuple[str, ...]:
+    raw = check.get(key, [])
+    if isinstance(raw, str) or not isinstance(raw, (list, tuple)) or not all(isinstance(x, str) for x in raw):
+        check.problem(
+            key, f"expected a list of strings, got {raw!r}", f"write {key} as a list, e.g. ['Ubuntu']"
+        )
+        return ()
+    return tuple(raw)
+
+
+def _unknown_keys(check: _Checker) -> None:
+    for key in check.data:
+        if isinstance(key, str) and key.startswith(CHECKED_PREFIXES) and key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+            hint = f"did you mean {close[0]}?" if close else "see docs/README-draft.md for the known keys"
+            check.problem(key, "unknown setting", hint)
+
+
+def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] = ()) -> DockerHostSettings:
+    """Validate one host's data and return its settings, or raise :class:`SettingsError`.
+
+    + host_name: the pyinfra host name (``@winrm/dev1.example.lab``, ``@winsim/devbox11``)
+    + data: the host's data as a mapping (``host.data.dict()`` or a plain dict)
+    + groups: the host's inventory groups; ``devboxes``/``container_hosts`` imply the role
+
+    Example::
+
+        settings = settings_for(host.name, host.data.dict(), host.groups)
+        if settings.role == "devbox": ...
+    """
+    check = _Checker(host_name, data)
+    _unknown_keys(check)
+    role = _role(check, groups)
+
+    connection_user = check.string("winrm_user")
+    user = check.string("winfra_user", connection_user)
+    if user is not None and not check.account("winfra_user", user):
+        user = None
+    password = data.get("winfra_user_password")
+    if password is not None and not isinstance(password, str):
+        # Never echo the value: it is a secret.
+        check.problem("winfra_user_password", "expected a string", "set it from an environment variable")
+        password = None
+
+    isolation = check.choice("docker_isolation", ISOLATIONS, "process" if role == "container_host" else None)
+    desktop_backend = check.choice("docker_desktop_backend", DESKTOP_BACKENDS, "wsl-2") or "wsl-2"
+    wsl_settings = _wsl_settings(check)
+    relocations = _relocations(check)
+    distros = _string_list(check, "wsl_distros")
+    group_members = _string_list(check, "docker_group_members")
+    wsl_msi_url = check.url("wsl_msi_url")
+    wsl_msi_sha256 = check.sha256("wsl_msi_sha256", "wsl_msi_url is set" if wsl_msi_url else None)
+    desktop_url = check.url("docker_desktop_url", DEFAULT_DESKTOP_URL) or DEFAULT_DESKTOP_URL
+    engine_version = check.version("docker_engine_version")
+    engine_url = check.url("docker_engine_url")
+    engine_dir = check.get("docker_engine_install_dir", DEFAULT_ENGINE_INSTALL_DIR)
+    engine_dir = (
+        check.windows_path("docker_engine_install_dir", engine_dir, "directory") or DEFAULT_ENGINE_INSTALL_DIR
+    )
+
+    desktop_sha256: str | None = None
+    engine_sha256: str | None = None
+    if role == "devbox":
+        desktop_sha256 = check.sha256(
+            "docker_desktop_sha256", "dev boxes install Docker Desktop from a download"
+        )
+        if user is None:
+            check.problem(
+                "winfra_user",
+                "missing (and winrm_user is not set either); WSL, .wslconfig and Docker Desktop are per user",
+                "set winfra_user to the account that will use Docker on this dev box",
+            )
+        elif not same_account(user, connection_user) and not password:
+            check.problem(
+                "winfra_user_password",
+                f"missing; the target user {user!r} differs from the connection user "
+                f"{connection_user!r}, so per-user steps run as {user!r} through a scheduled task",
+                "export the password in an environment variable and read it in the inventory "
+                "(see inventories/lab.py), or set winfra_user to the connection user",
+            )
+    elif role == "container_host":
+        if engine_version is None and data.get("docker_engine_version") is None:
+            check.problem(
+                "docker_engine_version",
+                "missing; container hosts pin the engine version",
+                "set docker_engine_version, e.g. '27.5.1' (see https://download.docker.com/win/static/stable/x86_64/)",
+            )
+        engine_sha256 = check.sha256("docker_engine_sha256", "container hosts install the engine from a zip")
+        for key in ("wsl_settings", "wsl_relocations", "wsl_distros", "docker_desktop_sha256"):
+            if data.get(key):
+                check.problem(
+                    key,
+                    "set on a container host, where it is not used (WSL and Docker Desktop "
+                    "are dev-box settings)",
+                    f"remove {key} or set winfra_role: devbox",
+                )
+
+    docker_group_raw = data.get("docker_group")
+    if docker_group_raw is None:
+        docker_group = "docker-users" if role == "container_host" else None
+    elif isinstance(docker_group_raw, str):
+        docker_group = docker_group_raw or None
+        if docker_group is not None:
+            check.account("docker_group", docker_group)
+    else:
+        check.problem(
+            "docker_group", f"expected a group name, got {docker_group_raw!r}", "set docker_group to a string"
+        )
+        docker_group = None
+
+    settings = DockerHostSettings(
+        host_name=host_name,
+        role=role or "devbox",
+        user=user,
+        user_password=password,
+        connection_user=connection_user,
+        wsl_msi_url=wsl_msi_url,
+        wsl_msi_sha256=wsl_msi_sha256,
+        wsl_version=check.version("wsl_version"),
+        wsl_settings=wsl_settings,
+        wsl_distros=distros,
+        wsl_relocations=relocations,
+        desktop_version=check.version("docker_desktop_version"),
+        desktop_url=desktop_url,
+        desktop_sha256=desktop_sha256,
+        desktop_backend=desktop_backend,
+        engine_version=engine_version,
+        engine_url=engine_url,
+        engine_sha256=engine_sha256,
+        engine_install_dir=engine_dir,
+        daemon_config=_daemon_config(check),
+        docker_group=docker_group,
+        docker_group_members=group_members,
+        isolation=isolation,
+        reboot_policy=check.choice("reboot_policy", REBOOT_POLICIES, "auto") or "auto",
+        reboot_batch=check.integer("reboot_batch", 0, 0),
+        reboot_timeout_sec=check.integer("reboot_timeout_sec", 900, 60),
+        smoke_test=check.boolean("docker_smoke_test", False),
+        smoke_test_image=check.string("docker_smoke_test_image"),
+        sim_placeholders=tuple(check.placeholders),
+    )
+    if check.problems or role is None:
+        raise SettingsError(host_name, check.problems)
+    return settings

@@ -1,0 +1,246 @@
+<#
+.SYNOPSIS
+    Install or upgrade the native Docker engine from a verified static zip, register its service
+    without baked flags, and roll back if the new engine does not answer.
+
+.DESCRIPTION
+    JSON contract.
+    Input:
+      zip           path of docker-<version>.zip in winfra's cache (already verified)
+      sha256        its SHA-256 (checked again here, the file may have changed since)
+      version       the engine version the zip must contain
+      install_dir   e.g. C:\Program Files\Docker
+      service_name  e.g. docker
+      timeout_s     how long to wait for "docker version"
+    Output: {"version", "previous_version", "binaries_changed", "path_added", "registered",
+             "reregistered_from", "kept_flags": [...], "started", "rolled_back": false}
+    Steps: verify the zip; unpack to a staging dir next to install_dir and check the staged
+    dockerd.exe's version; stop the service; move the current binaries to
+    <install_dir>\.winfra-previous (rollback copy) and move the new ones in; add install_dir to
+    the machine PATH once; register the service if missing, re-register it when its binary path
+    differs (the old flags, if any, are kept and reported); start; wait for "docker version".
+    If the engine does not answer within timeout_s, the previous binaries are restored, the
+    service is started again and the script fails with the error.
+
+.NOTES
+    winfra-mode: write
+    Sources (shared/reference/windows-facts.md unless noted):
+    * C.2: zip layout (docker\docker.exe, dockerd.exe, docker-proxy.exe); Expand-Archive into
+      Program Files; PATH must include it; "dockerd --register-service" creates the service with
+      ImagePath = dockerd path + --run-service + every flag given (flags are baked in); a
+      different binary path needs unregistering first.
+    * C.1 / anchors-and-winrm.md 2.3: install-docker-ce skips when a service named docker exists
+      (never upgrades) and waits for "docker version"; winfra upgrades and rolls back instead.
+    * dockerd.exe carries a version resource (moby cli/winresources/dockerd).
+    * Machine PATH is REG_EXPAND_SZ under HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\
+      Environment; reading it with DoNotExpandEnvironmentNames keeps %SystemRoot% entries intact
+      (https://learn.microsoft.com/dotnet/api/microsoft.win32.registryvalueoptions).
+    * sc.exe delete removes a service registration
+      (https://learn.microsoft.com/windows-server/administration/windows-commands/sc-delete).
+    * Expand-Archive's progress bar is suppressed (anchors-and-winrm.md 2.3).
+    * Native stderr under 'Stop' with 2>&1 (https://github.com/PowerShell/PowerShell/issues/3996).
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory = $true)][string]$InputJson
+)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$in = ConvertFrom-Json -InputObject $InputJson
+
+function Invoke-Native {
+    param(
+        [string]$FilePath,
+        [string[]]$Arguments
+    )
+    $saved = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try {
+        $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
+        $code = $LASTEXITCODE
+    } finally {
+        $ErrorActionPreference = $saved
+    }
+    return [pscustomobject]@{ ExitCode = $code; Output = ($lines -join "`n").Trim() }
+}
+
+function Wait-Docker {
+    param(
+        [string]$Docker,
+        [int]$TimeoutSeconds
+    )
+    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    while ($true) {
+        $r = Invoke-Native -FilePath $Docker -Arguments @('version', '--format', '{{.Server.Version}}')
+        if ($r.ExitCode -eq 0) {
+            return [pscustomobject]@{ Ok = $true; Output = $r.Output }
+        }
+        if ((Get-Date) -ge $deadline) {
+            return [pscustomobject]@{ Ok = $false; Output = $r.Output }
+        }
+        Start-Sleep -Seconds 1
+    }
+}
+
+function Get-ImageBinary {
+    param(
+        [string]$ImagePath
+    )
+    $raw = $ImagePath.Trim()
+    if ($raw.StartsWith('"')) {
+        return $raw.Substring(1, $raw.IndexOf('"', 1) - 1)
+    }
+    return @($raw -split ' ')[0]
+}
+
+$installDir = ([string]$in.install_dir).TrimEnd('\')
+$serviceName = [string]$in.service_name
+$zip = [string]$in.zip
+$actual = (Get-FileHash -LiteralPath $zip -Algorithm SHA256).Hash.ToLowerInvariant()
+if ($actual -ne ([string]$in.sha256).ToLowerInvariant()) {
+    throw "checksum mismatch for $zip`: expected sha256 $($in.sha256), got $actual; nothing was changed"
+}
+
+# Unpack next to the install dir (same volume, so the swap below is a rename).
+$parent = Split-Path -Path $installDir -Parent
+$staging = Join-Path -Path $parent -ChildPath ('.winfra-docker-' + $in.version)
+if (Test-Path -LiteralPath $staging) {
+    Remove-Item -LiteralPath $staging -Recurse -Force
+}
+Expand-Archive -LiteralPath $zip -DestinationPath $staging -Force
+$stagedDir = Join-Path -Path $staging -ChildPath 'docker'
+$stagedVersion = [string](Get-Item -LiteralPath (Join-Path -Path $stagedDir -ChildPath 'dockerd.exe')).VersionInfo.ProductVersion
+if ($stagedVersion -ne [string]$in.version) {
+    Remove-Item -LiteralPath $staging -Recurse -Force
+    throw "the zip contains dockerd $stagedVersion, not $($in.version); nothing was changed"
+}
+$newFiles = @(Get-ChildItem -LiteralPath $stagedDir -File | ForEach-Object { $_.Name })
+
+$dockerd = Join-Path -Path $installDir -ChildPath 'dockerd.exe'
+$docker = Join-Path -Path $installDir -ChildPath 'docker.exe'
+$previousVersion = $null
+if (Test-Path -LiteralPath $dockerd -PathType Leaf) {
+    $previousVersion = [string](Get-Item -LiteralPath $dockerd).VersionInfo.ProductVersion
+}
+$result = [ordered]@{
+    version = [string]$in.version
+    previous_version = $previousVersion
+    binaries_changed = $false
+    path_added = $false
+    registered = $false
+    reregistered_from = $null
+    kept_flags = @()
+    started = $false
+    rolled_back = $false
+}
+
+$svc = Get-CimInstance -ClassName Win32_Service -Filter ("Name='" + $serviceName + "'")
+if ($null -ne $svc -and $svc.State -ne 'Stopped') {
+    Stop-Service -Name $serviceName -Force
+}
+
+# Swap the binaries, keeping the previous ones for rollback.
+$rollback = Join-Path -Path $installDir -ChildPath '.winfra-previous'
+$swapped = @()
+if ($previousVersion -ne [string]$in.version) {
+    if (-not (Test-Path -LiteralPath $installDir -PathType Container)) {
+        $null = New-Item -ItemType Directory -Path $installDir -Force
+    }
+    if (Test-Path -LiteralPath $rollback) {
+        Remove-Item -LiteralPath $rollback -Recurse -Force
+    }
+    $null = New-Item -ItemType Directory -Path $rollback -Force
+    foreach ($name in $newFiles) {
+        $target = Join-Path -Path $installDir -ChildPath $name
+        if (Test-Path -LiteralPath $target -PathType Leaf) {
+            Move-Item -LiteralPath $target -Destination (Join-Path -Path $rollback -ChildPath $name) -Force
+        }
+        Move-Item -LiteralPath (Join-Path -Path $stagedDir -ChildPath $name) -Destination $target -Force
+        $swapped += $name
+    }
+    $result.binaries_changed = $true
+}
+Remove-Item -LiteralPath $staging -Recurse -Force
+
+# Machine PATH, once.
+$envKey = Get-Item -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment'
+$machinePath = [string]$envKey.GetValue('Path', '', 'DoNotExpandEnvironmentNames')
+$entries = @($machinePath -split ';' | Where-Object { $_ })
+$present = @($entries | Where-Object { $_.TrimEnd('\') -eq $installDir }).Count -gt 0
+if (-not $present) {
+    $newPath = (@($entries) + $installDir) -join ';'
+    Set-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment' -Name 'Path' -Value $newPath -Type ExpandString
+    $result.path_added = $true
+}
+
+# Service registration: no flags of ours; a different binary path means unregister first.
+if ($null -ne $svc) {
+    $oldBinary = Get-ImageBinary -ImagePath ([string]$svc.PathName)
+    if ($oldBinary.TrimEnd('\') -ne $dockerd) {
+        $argv = @([string]$svc.PathName -split ' ' | Where-Object { $_ })
+        $keep = @()
+        $skip = $false
+        foreach ($arg in $argv) {
+            if ($skip) {
+                $skip = $false
+            } elseif ($arg -eq '--service-name') {
+                $skip = $true
+            } elseif ($arg -ne '--run-service' -and -not $arg.StartsWith('"') -and -not $arg.EndsWith('"') -and -not $arg.ToLower().EndsWith('dockerd.exe')) {
+                $keep += $arg
+            }
+        }
+        $del = Invoke-Native -FilePath 'sc.exe' -Arguments @('delete', $serviceName)
+        if ($del.ExitCode -ne 0) {
+            throw "could not unregister service $serviceName ($oldBinary): $($del.Output)"
+        }
+        $result.reregistered_from = $oldBinary
+        $result.kept_flags = $keep
+        $svc = $null
+    }
+}
+if ($null -eq $svc) {
+    $regArgs = @('--register-service', '--service-name', $serviceName) + @($result.kept_flags)
+    $reg = Invoke-Native -FilePath $dockerd -Arguments $regArgs
+    if ($reg.ExitCode -ne 0) {
+        throw "dockerd --register-service failed: $($reg.Output)"
+    }
+    $result.registered = $true
+}
+
+# Start and verify; roll back to the previous binaries when the new engine does not answer.
+$startError = ''
+try {
+    Start-Service -Name $serviceName
+} catch {
+    $startError = $_.Exception.Message
+}
+$wait = Wait-Docker -Docker $docker -TimeoutSeconds ([int]$in.timeout_s)
+if (-not $wait.Ok) {
+    $why = $wait.Output
+    if ($startError) {
+        $why = $startError + ' ' + $why
+    }
+    if ($swapped.Count -gt 0 -and $previousVersion) {
+        Stop-Service -Name $serviceName -Force -ErrorAction SilentlyContinue
+        foreach ($name in $swapped) {
+            $saved = Join-Path -Path $rollback -ChildPath $name
+            if (Test-Path -LiteralPath $saved -PathType Leaf) {
+                Move-Item -LiteralPath $saved -Destination (Join-Path -Path $installDir -ChildPath $name) -Force
+            }
+        }
+        $back = 'is running again'
+        try {
+            Start-Service -Name $serviceName
+        } catch {
+            $back = 'did not start either'
+        }
+        $again = Wait-Docker -Docker $docker -TimeoutSeconds ([int]$in.timeout_s)
+        if (-not $again.Ok) {
+            $back = 'did not start either'
+        }
+        throw "docker $($in.version) did not answer within $($in.timeout_s) s ($why); rolled back to $previousVersion, which $back"
+    }
+    throw "docker $($in.version) did not answer within $($in.timeout_s) s: $why"
+}
+$result.started = $true
+ConvertTo-Json -InputObject $result -Compress -Depth 6

@@ -1,0 +1,207 @@
+<#
+.SYNOPSIS
+    Run a PowerShell script as another local or domain user through a one-off scheduled task.
+
+.DESCRIPTION
+    JSON contract.
+    Input:
+      user             - the target user ("name", "DOMAIN\name" or ".\name")
+      script           - the PowerShell text to run as that user (UTF-8)
+      timeout_seconds  - how long to wait for it (default 600)
+      require_logged_on - true when the step needs the user's interactive logon session
+    Stdin ($WinfraStdin): the user's password, or nothing. With a password the task runs with
+      LogonType Password; without one it runs with LogonType Interactive, which only works while
+      the user is logged on.
+    Output: {"user": "<DOMAIN\name>", "sid": "...", "logon": "password|interactive",
+             "exit_code": N, "stdout": "<base64 of the UTF-8 stdout bytes>",
+             "stderr": "<base64 of the stderr bytes>"}
+    Terminating errors (exit 1): the user does not exist; the user has no profile (never logged
+    on); the user is not logged on although the step needs it; the task could not be registered
+    (wrong password); the timeout expired.
+
+.NOTES
+    winfra-mode: write
+    Why a scheduled task: WSL distros, .wslconfig and Docker Desktop's distros live in the target
+    user's profile and HKCU (windows-facts A.5, A.7, A.8, B.6); a WinRM network logon sees the
+    WinRM user's hive only. Ansible documents the scheduled task as the way around WinRM's
+    network-logon restrictions (anchors-and-winrm 1.5); windows-facts A.7 lists
+    Register-ScheduledTask -User -Password -RunLevel Highest, or LogonType Interactive when the
+    user is logged on. A user who never logged on has no profile and no HKCU (A.7, WSL#8072).
+    LocalSystem is refused by winfra.runas before this script runs (WSL as SYSTEM is unsupported,
+    WSL#11280).
+    Output is collected through files in a fresh directory whose ACL grants only SYSTEM,
+    Administrators and the target user (the task's own account must write there); the task and
+    the directory are deleted afterwards whatever happens.
+    The inner script is read back as UTF-8 explicitly because powershell.exe 5.1 reads a .ps1
+    without BOM in the ANSI code page (about_Character_Encoding).
+    ScheduledTasks cmdlets: https://learn.microsoft.com/powershell/module/scheduledtasks/
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory = $true)][string]$InputJson
+)
+$ErrorActionPreference = 'Stop'
+$in = ConvertFrom-Json -InputObject $InputJson
+
+$timeout = 600
+if ($in.timeout_seconds) {
+    $timeout = [int]$in.timeout_seconds
+}
+$password = $null
+if ($WinfraStdin) {
+    $password = ([string]$WinfraStdin).TrimEnd("`r", "`n")
+}
+
+# -- resolve the user --------------------------------------------------------------------------
+$userName = [string]$in.user
+if ($userName.StartsWith('.\')) {
+    $userName = $env:COMPUTERNAME + $userName.Substring(1)
+}
+try {
+    $account = New-Object System.Security.Principal.NTAccount -ArgumentList $userName
+    $sid = $account.Translate([System.Security.Principal.SecurityIdentifier]).Value
+    $qualified = (New-Object System.Security.Principal.SecurityIdentifier -ArgumentList $sid).Translate(
+        [System.Security.Principal.NTAccount]).Value
+}
+catch {
+    throw "winfra run-as: the user '$($in.user)' does not exist on $env:COMPUTERNAME. Create the account or fix the target user."
+}
+
+# -- the user's profile: no profile means never logged on, so no HKCU and no WSL state (A.7) ----
+$userProfile = Get-CimInstance -ClassName Win32_UserProfile -Filter "SID = '$sid'"
+if ($null -eq $userProfile) {
+    throw "winfra run-as: the user '$qualified' has no profile on $env:COMPUTERNAME (never logged on). Log on once as that user, then re-run."
+}
+
+# -- is the user logged on? (an explorer.exe owned by their SID) ---------------------------------
+$loggedOn = $false
+foreach ($proc in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
+    $owner = Invoke-CimMethod -InputObject $proc -MethodName GetOwnerSid
+    if ($owner.Sid -eq $sid) {
+        $loggedOn = $true
+    }
+}
+$needsLogon = [bool]$in.require_logged_on
+if ($null -eq $password) {
+    $needsLogon = $true
+}
+if ($needsLogon -and -not $loggedOn) {
+    if ($null -eq $password) {
+        throw "winfra run-as: the user '$qualified' must be logged on for this step but is not (no password in host data for an unattended logon). Log on as that user, or put the password in host data."
+    }
+    throw "winfra run-as: the user '$qualified' must be logged on for this step but is not. Log on interactively as that user and re-run."
+}
+
+# -- a private directory for the script and its output -------------------------------------------
+$id = [guid]::NewGuid().ToString('N')
+$root = Join-Path $env:ProgramData 'winfra\runas'
+$dir = Join-Path $root $id
+$null = New-Item -ItemType Directory -Path $dir -Force
+$acl = New-Object System.Security.AccessControl.DirectorySecurity
+$acl.SetAccessRuleProtection($true, $false)
+$inherit = [System.Security.AccessControl.InheritanceFlags]'ContainerInherit, ObjectInherit'
+$noProp = [System.Security.AccessControl.PropagationFlags]::None
+$allow = [System.Security.AccessControl.AccessControlType]::Allow
+foreach ($trustee in @('S-1-5-18', 'S-1-5-32-544', $sid)) {
+    $ident = New-Object System.Security.Principal.SecurityIdentifier -ArgumentList $trustee
+    $rule = New-Object System.Security.AccessControl.FileSystemAccessRule -ArgumentList $ident, 'FullControl', $inherit, $noProp, $allow
+    $acl.AddAccessRule($rule)
+}
+Set-Acl -LiteralPath $dir -AclObject $acl
+
+$utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+$prologue = "`$ProgressPreference = 'SilentlyContinue'`n[Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList `$false`n"
+[System.IO.File]::WriteAllText((Join-Path $dir 'inner.ps1'), $prologue + [string]$in.script, $utf8)
+
+# The inner bootstrap reads the script as UTF-8 and runs it; `exit N` inside sets the exit code.
+$q = $dir.Replace("'", "''")
+$inner = "`$ErrorActionPreference = 'Continue'`n& ([ScriptBlock]::Create([System.IO.File]::ReadAllText('$q\inner.ps1', [System.Text.Encoding]::UTF8)))`n"
+$innerEncoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($inner))
+$psExe = Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'
+# The launcher (the task's action) starts the inner process with redirected output, then writes
+# its exit code last, through a rename, so rc.txt appears only when everything else is written.
+$launcher = @"
+`$ErrorActionPreference = 'Stop'
+`$rc = 255
+try {
+    `$p = Start-Process -FilePath '$psExe' -ArgumentList '-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand $innerEncoded' -RedirectStandardOutput '$q\stdout.txt' -RedirectStandardError '$q\stderr.txt' -NoNewWindow -PassThru
+    `$null = `$p.Handle
+    `$p.WaitForExit()
+    `$rc = `$p.ExitCode
+}
+catch {
+    [System.IO.File]::WriteAllText('$q\launch-error.txt', `$_.Exception.Message)
+}
+[System.IO.File]::WriteAllText('$q\rc.tmp', [string]`$rc)
+Move-Item -LiteralPath '$q\rc.tmp' -Destination '$q\rc.txt'
+"@
+$launcherEncoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($launcher))
+
+$taskName = "winfra-runas-$id"
+$taskPath = '\winfra\'
+$logon = 'interactive'
+if ($null -ne $password) {
+    $logon = 'password'
+}
+try {
+    $action = New-ScheduledTaskAction -Execute $psExe -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -WindowStyle Hidden -EncodedCommand $launcherEncoded"
+    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit (New-TimeSpan -Seconds ($timeout + 60))
+    try {
+        if ($null -ne $password) {
+            $null = Register-ScheduledTask -TaskName $taskName -TaskPath $taskPath -Action $action -Settings $settings -User $qualified -Password $password -RunLevel Highest -Force
+        }
+        else {
+            $principal = New-ScheduledTaskPrincipal -UserId $qualified -LogonType Interactive -RunLevel Highest
+            $null = Register-ScheduledTask -TaskName $taskName -TaskPath $taskPath -Action $action -Settings $settings -Principal $principal -Force
+        }
+    }
+    catch {
+        # The message may name the account but never holds the password.
+        throw "winfra run-as: could not register a task as '$qualified': $($_.Exception.Message) Check the password in host data."
+    }
+    Start-ScheduledTask -TaskName $taskName -TaskPath $taskPath
+    $rcFile = Join-Path $dir 'rc.txt'
+    $deadline = (Get-Date).AddSeconds($timeout)
+    while (-not (Test-Path -LiteralPath $rcFile)) {
+        if ((Get-Date) -gt $deadline) {
+            Stop-ScheduledTask -TaskName $taskName -TaskPath $taskPath -ErrorAction SilentlyContinue
+            throw "winfra run-as: the command run as '$qualified' did not finish within $timeout seconds. Raise _timeout or check the host."
+        }
+        $task = Get-ScheduledTask -TaskName $taskName -TaskPath $taskPath
+        $info = Get-ScheduledTaskInfo -InputObject $task
+        # 267011 (0x41303): the task has not run yet; 267009 (0x41301): it is running.
+        if ($task.State.ToString() -eq 'Ready' -and $info.LastTaskResult -ne 267011 -and $info.LastTaskResult -ne 267009 -and -not (Test-Path -LiteralPath $rcFile)) {
+            Start-Sleep -Milliseconds 500
+            if (-not (Test-Path -LiteralPath $rcFile)) {
+                throw "winfra run-as: the task for '$qualified' ended without a result (last result 0x$('{0:X8}' -f $info.LastTaskResult))."
+            }
+        }
+        Start-Sleep -Milliseconds 200
+    }
+    $launchError = Join-Path $dir 'launch-error.txt'
+    if (Test-Path -LiteralPath $launchError) {
+        throw "winfra run-as: could not start PowerShell as '$qualified': $([System.IO.File]::ReadAllText($launchError))"
+    }
+    $exitCode = [int]([System.IO.File]::ReadAllText($rcFile).Trim())
+    $stdoutBytes = New-Object byte[] 0
+    $stderrBytes = New-Object byte[] 0
+    if (Test-Path -LiteralPath (Join-Path $dir 'stdout.txt')) {
+        $stdoutBytes = [System.IO.File]::ReadAllBytes((Join-Path $dir 'stdout.txt'))
+    }
+    if (Test-Path -LiteralPath (Join-Path $dir 'stderr.txt')) {
+        $stderrBytes = [System.IO.File]::ReadAllBytes((Join-Path $dir 'stderr.txt'))
+    }
+    $result = [ordered]@{
+        user      = $qualified
+        sid       = $sid
+        logon     = $logon
+        exit_code = $exitCode
+        stdout    = [Convert]::ToBase64String($stdoutBytes)
+        stderr    = [Convert]::ToBase64String($stderrBytes)
+    }
+    ConvertTo-Json -InputObject $result -Compress -Depth 6
+}
+finally {
+    Unregister-ScheduledTask -TaskName $taskName -TaskPath $taskPath -Confirm:$false -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue
+}

@@ -1,0 +1,209 @@
+"""Authentication and MS-WSMV message encryption for the simulated WinRM listener.
+
+* Basic: ``Authorization: Basic base64(user:password)`` on every request. Windows refuses Basic
+  over plain HTTP unless the service has ``AllowUnencrypted=true``; the client then sees 401
+  (anchors-and-winrm.md §3.5; hashicorp/packer#6205, jborean93: "Unless the Windows host is
+  configured to allow un-encrypted messages then it will constantly send a 401 error").
+* NTLM (``Negotiate`` or ``NTLM`` scheme, raw NTLM tokens) through pyspnego's acceptor
+  (testing-without-windows.md §d). The security context belongs to the TCP connection. Over
+  HTTP every body after authentication must be sealed with the MS-WSMV 2.2.9.1.1 framing; an
+  unencrypted body gets HTTP 500 as on a host with ``AllowUnencrypted=false``
+  (diyan/pywinrm#129: "raise error 500 and event log show message that server receive
+  unencrypted message"; diyan/pywinrm#208).
+
+pyspnego's NTLM acceptor reads its credentials from the file named by the ``NTLM_USER_FILE``
+environment variable at the moment it checks the AUTHENTICATE message. Each endpoint has its own
+users file, so the accept step runs under one process-wide lock with the variable pointed at
+this endpoint's file (and restored afterwards).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import struct
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import spnego
+import spnego.exceptions
+
+ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+ENCRYPTED_CONTENT_TYPE = f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";boundary="Encrypted Boundary"'
+_BOUNDARY = b"--Encrypted Boundary"
+_ENCRYPTED_RE = re.compile(
+    rb"--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n"
+    rb"\tOriginalContent: type=application/soap\+xml;charset=UTF-8;Length=(\d+)\r\n"
+    rb"--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n(.*)--Encrypted Boundary--\r\n$",
+    re.S,
+)
+
+_ENV_LOCK = threading.Lock()
+
+
+class AuthError(Exception):
+    """Authentication failed: answer 401."""
+
+
+class EncryptionError(Exception):
+    """A body that must be encrypted was not, or did not decrypt: answer 500."""
+
+
+def _plain_user(name: str) -> str:
+    """``HOST\\user``, ``.\\user`` and ``user@host`` all name the local account ``user``."""
+    if "\\" in name:
+        name = name.rsplit("\\", 1)[1]
+    elif "@" in name:
+        name = name.split("@", 1)[0]
+    return name
+
+
+class UserStore:
+    """The local accounts the endpoint accepts, and the NTLM_USER_FILE made from them.
+
+    ``users`` is a mapping, or a callable returning one (the host model's accounts change while
+    it runs: a script may add a user or set a password); the file is rewritten when it changes.
+    """
+
+    def __init__(self, users: Mapping[str, str] | Callable[[], Mapping[str, str]], machine: str) -> None:
+        self._source = users
+        self._machine = machine
+        self._lock = threading.Lock()
+        self._snapshot: dict[str, str] | None = None
+        self._users: dict[str, tuple[str, str]] = {}
+        fd, self.ntlm_file = tempfile.mkstemp(prefix="winsim-ntlm-", suffix=".txt")
+        os.close(fd)
+        self.refresh()
+
+    def refresh(self) -> None:
+        current = dict(self._source() if callable(self._source) else self._source)
+        with self._lock:
+            if current == self._snapshot:
+                return
+            lines = []
+            for name, password in current.items():
+                if ":" in name or ":" in password or "\n" in password:
+                    raise ValueError(
+                        f"user {name!r}: ':' and newlines cannot be stored for the NTLM acceptor"
+                    )
+                # A client that sends no domain needs an empty-domain line (testing-without-windows.md
+                # §d gotcha); local accounts are also addressed as ".\\user" or "MACHINE\\user".
+                for domain in ("", ".", self._machine.upper()):
+                    lines.append(f"{domain}:{name}:{password}")
+            tmp = self.ntlm_file + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+            os.replace(tmp, self.ntlm_file)
+            self._users = {name.lower(): (name, password) for name, password in current.items()}
+            self._snapshot = current
+
+    def check_basic(self, username: str, password: str) -> str | None:
+        self.refresh()
+        entry = self._users.get(_plain_user(username).lower())
+        if entry is None or entry[1] != password:
+            return None
+        return entry[0]
+
+    def canonical(self, name: str) -> str:
+        entry = self._users.get(_plain_user(name).lower())
+        return entry[0] if entry else _plain_user(name)
+
+    def close(self) -> None:
+        for path in (self.ntlm_file, self.ntlm_file + ".tmp"):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
+@dataclass
+class ConnectionAuth:
+    """Per-TCP-connection state: the NTLM context and who it authenticated."""
+
+    ctx: object | None = None
+    user: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.ctx is not None and self.user is not None
+
+
+def ntlm_step(state: ConnectionAuth, store: UserStore, token: bytes) -> bytes | None:
+    """Feed one NTLM token; return the token to send back, or None once authenticated.
+
+    Raises AuthError for a bad token or wrong credentials.
+    """
+    store.refresh()
+    with _ENV_LOCK:
+        previous = os.environ.get("NTLM_USER_FILE")
+        os.environ["NTLM_USER_FILE"] = store.ntlm_file
+        try:
+            if state.ctx is None or state.user is not None:
+                # A new NEGOTIATE on an authenticated connection starts over (requests_ntlm does
+                # this when a server answers 401 again).
+                state.ctx = spnego.server(protocol="ntlm")
+                state.user = None
+            ctx = state.ctx
+            out = ctx.step(token)  # type: ignore[attr-defined]
+        except spnego.exceptions.SpnegoError as exc:
+            state.ctx = None
+            raise AuthError("NTLM authentication failed") from exc
+        finally:
+            if previous is None:
+                os.environ.pop("NTLM_USER_FILE", None)
+            else:
+                os.environ["NTLM_USER_FILE"] = previous
+    if ctx.complete:  # type: ignore[attr-defined]
+        state.user = store.canonical(ctx.client_principal or "")  # type: ignore[attr-defined]
+        return None
+    return out
+
+
+def decrypt(state: ConnectionAuth, body: bytes) -> bytes:
+    """Unseal an MS-WSMV 2.2.9.1.1 ``multipart/encrypted`` body."""
+    match = _ENCRYPTED_RE.match(body)
+    if match is None or state.ctx is None:
+        raise EncryptionError("body is not a multipart/encrypted MS-WSMV message")
+    blob = match.group(2)
+    if len(blob) < 4:
+        raise EncryptionError("encrypted part too short")
+    sig_len = struct.unpack("<i", blob[:4])[0]
+    try:
+        plain = state.ctx.unwrap_winrm(blob[4 : 4 + sig_len], blob[4 + sig_len :])  # type: ignore[attr-defined]
+    except spnego.exceptions.SpnegoError as exc:
+        raise EncryptionError("message signature check failed") from exc
+    if len(plain) != int(match.group(1)):
+        raise EncryptionError("decrypted length does not match OriginalContent Length")
+    return plain
+
+
+def encrypt(state: ConnectionAuth, plain: bytes) -> bytes:
+    """Seal a response with the same framing (pywinrm ``encryption.py`` parses exactly this)."""
+    wrapped = state.ctx.wrap_winrm(plain)  # type: ignore[union-attr]
+    return (
+        _BOUNDARY + b"\r\n\tContent-Type: " + ENCRYPTED_PROTOCOL.encode() + b"\r\n"
+        b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
+        + str(len(plain)).encode()
+        + b"\r\n"
+        + _BOUNDARY
+        + b"\r\n\tContent-Type: application/octet-stream\r\n"
+        + struct.pack("<i", len(wrapped.header))
+        + wrapped.header
+        + wrapped.data
+        + _BOUNDARY
+        + b"--\r\n"
+    )
+
+
+def parse_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AuthError("malformed Basic credentials") from exc
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        raise AuthError("malformed Basic credentials")
+    return user, password
