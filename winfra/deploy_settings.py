@@ -157,22 +157,17 @@ class DockerHostSettings:
         return self.user is not None and not same_account(self.user, self.connection_user)
 
     @property
-    def windows_features(self) -> tuple[str, ...]:
-        """Client optional features a dev box needs (windows-facts.md D.2, B.7)."""
-        if self.role != "devbox":
-            return ()
-        if self.desktop_backend == "hyper-v":
-            return ("Microsoft-Hyper-V-All", "Containers")
-        # WSL2: VirtualMachinePlatform is required; the WSL1 component is enabled too because
-        # Windows 10 and `wsl --install` on older builds expect it (windows-facts.md A.1, D.2).
-        return ("VirtualMachinePlatform", "Microsoft-Windows-Subsystem-Linux")
+    def features(self) -> tuple[str, ...]:
+        """Feature names for ``winfra.operations.windows.feature`` (it maps them per platform).
 
-    @property
-    def server_features(self) -> tuple[str, ...]:
-        """Server features a container host needs (windows-facts.md C.3, D.2)."""
-        if self.role != "container_host":
-            return ()
-        return ("Containers", "Hyper-V") if self.isolation == "hyperv" else ("Containers",)
+        Dev box, WSL2 backend: ``wsl`` (VirtualMachinePlatform, plus the WSL component before
+        Windows 11, as ``wsl --install`` does: windows-facts.md A.1, D.2). Hyper-V backend:
+        ``hyper-v`` and ``containers`` (B.7). Container host: ``containers``, plus ``hyper-v``
+        (the Server role) for hyperv isolation (C.3).
+        """
+        if self.role == "devbox":
+            return ("hyper-v", "containers") if self.desktop_backend == "hyper-v" else ("wsl",)
+        return ("containers", "hyper-v") if self.isolation == "hyperv" else ("containers",)
 
     @property
     def daemon_defaults(self) -> dict[str, Any]:
@@ -425,6 +420,15 @@ def _relocations(check: _Checker) -> dict[str, str]:
             continue
         path = check.windows_path("wsl_relocations", location, f"location of {distro!r}")
         if path is None:
+            continue
+        if re.fullmatch(r"[A-Za-z]:\\?", path) or any(p in (".", "..") for p in path.split("\\")):
+            # A bare drive fails in wsl ("Failed to attach disk E:ext4.vhdx", microsoft/WSL#449,
+            # as winfra.operations.wsl.check_location notes); . and .. make the target ambiguous.
+            check.problem(
+                "wsl_relocations",
+                f"location of {distro!r} {location!r} is a bare drive or contains . or ..",
+                f"use a directory such as {path[:2]}\\WSL\\{distro}",
+            )
             continue
         other = seen.get(path.casefold())
         if other is not None:

@@ -161,3 +161,33 @@ def test_known_grammar_false_positive_is_still_reported() -> None:
     # the gate reports it, and the fix is to compute the value first ($v = ...; -Value $v).
     text = "New-Item -Path $p -Value (Get-Date).AddYears(1).ToString('o')"
     assert [rule for rule, _ in violations(text)] == ["syntax"]
+
+
+def test_violation_inside_an_encoded_script_points_at_the_outer_line() -> None:
+    outer = (
+        "$ErrorActionPreference = 'Stop'\n"
+        '$launcher = @"\n'
+        "`$rc = 0\n"
+        "Remove-Item -LiteralPath '$dir' -Recurse `$true\n"
+        '"@\n'
+        "$enc = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($launcher))\n"
+    )
+    report = lint_text(outer, "o.ps1")
+    assert [(v.rule, v.line, v.command) for v in report.violations] == [("switch-value", 4, "Remove-Item")]
+    assert "$launcher" in report.violations[0].message
+
+
+@pytest.mark.parametrize(
+    ("literal", "expanded"),
+    [
+        ("'it''s $x'", "it's $x"),
+        ('"a `$b $c $(Get-Date) ${d} $env:X `n"', "a $b winfraValue winfraValue winfraValue winfraValue \n"),
+        ("@\"\n`$x = '$y'\n\"@", "$x = 'winfraValue'"),
+        ("@'\n$x\n'@", "$x"),
+        ("$notAString", None),
+    ],
+)
+def test_expand_string(literal: str, expanded: str | None) -> None:
+    from winfra.scripts.lint import expand_string
+
+    assert expand_string(literal) == expanded

@@ -64,9 +64,14 @@ def test_cli_lints_fixture_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
     ops = tmp_path / "operations" / "windows.thing"
     ops.mkdir(parents=True)
     (ops / "y.json").write_text(
-        '{"commands": ["Get-Item -LiteralPath x", ["upload", "a", "b"]]}', encoding="utf-8"
+        '{"commands": ["Get-Item -LiteralPath x", ["_issue_restart", [2, "m"], {}],'
+        ' {"script": "get_host_state", "params": {}}, {"script": "no_such_script", "params": {}}]}',
+        encoding="utf-8",
     )
     assert main(["--fixtures", str(tmp_path), str(GOOD / "cim_query.ps1")]) == 1
     out = capsys.readouterr().out
     assert "x.json.command:1:10: [unknown-parameter] Get-Item: Get-Item has no parameter -Pth" in out
     assert "y.json.commands[0]: ok" in out
+    assert "y.json.commands[1]" not in out  # a Python helper call, not PowerShell
+    assert "y.json.commands[2]: ok" in out and "commands: ConvertFrom-Json" in out  # rendered script
+    assert "y.json.commands[3]:1:1: [unknown-command] Unrendered-FixtureScript" in out

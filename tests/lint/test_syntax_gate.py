@@ -15,7 +15,7 @@ from lint_corpus import REPO, fixture_commands
 from winfra.powershell.scripts import all_scripts, render_script
 from winfra.powershell.syntax import syntax_errors
 from winfra.powershell.wire import BOOTSTRAP, PROLOGUE, with_prologue
-from winfra.scripts.lint import SCRIPTS_DIR, iter_scripts
+from winfra.scripts.lint import SCRIPTS_DIR, embedded_scripts, iter_scripts
 
 
 def _problems(text: str) -> str:
@@ -28,6 +28,26 @@ def test_shipped_script_parses(path: Path) -> None:
     assert not raw.startswith(b"\xef\xbb\xbf"), f"{path.name}: scripts are UTF-8 without BOM"
     text = raw.decode("utf-8")
     assert syntax_errors(text) == [], f"{path.relative_to(REPO)}:\n{_problems(text)}"
+
+
+@pytest.mark.parametrize("path", iter_scripts(), ids=lambda p: str(p.relative_to(SCRIPTS_DIR)))
+def test_scripts_built_in_strings_parse_before_encoding(path: Path) -> None:
+    # A script held in a string and base64-encoded for -EncodedCommand is opaque to the outer parse.
+    for embedded in embedded_scripts(path.read_text(encoding="utf-8")):
+        assert syntax_errors(embedded.text) == [], (
+            f"{path.name}:{embedded.line} (${embedded.variable}):\n{_problems(embedded.text)}"
+        )
+
+
+def test_embedded_script_gate_can_fail() -> None:
+    outer = (
+        '$inner = "if (`$x) { Get-Item $p"\n'
+        "$b64 = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($inner))\n"
+    )
+    assert syntax_errors(outer) == []  # the outer script is fine...
+    [embedded] = embedded_scripts(outer)
+    assert embedded.text == "if ($x) { Get-Item winfraValue"
+    assert syntax_errors(embedded.text)  # ...the script it encodes is not
 
 
 @pytest.mark.parametrize("name", [s.name for s in all_scripts()])

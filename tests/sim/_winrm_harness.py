@@ -38,7 +38,7 @@ ADMIN = "Administrator"
 PASSWORD = "Winsim-Srv-Adm1n!"  # winfra/sim/profiles/server2022.yml
 
 
-def test_script(**spec: Any) -> str:
+def scripted(**spec: Any) -> str:
     """A PowerShell comment line the scripted executor understands (plus optional padding)."""
     padding = spec.pop("padding", 0)
     text = MARKER + json.dumps(spec, ensure_ascii=False)
@@ -129,7 +129,37 @@ class SimTarget:
         reset(self.state_dir)
 
 
+def _tolerate_missing_connectors() -> None:
+    """pyinfra loads every ``pyinfra.connectors`` entry point when it builds an Inventory; while
+    another part's connector module (``winsim``) is not written yet, skip the ones that fail to
+    import instead of failing every test here. A no-op once all entry points load."""
+    import pyinfra.api.connectors as connectors
+    import pyinfra.api.inventory as inventory_module
+
+    try:
+        connectors.get_all_connectors()
+        return
+    except ImportError:
+        pass
+
+    def loadable() -> dict[str, Any]:
+        found = {}
+        for entrypoint in connectors.entry_points(group="pyinfra.connectors"):
+            try:
+                found[entrypoint.name] = entrypoint.load()
+            except ImportError:
+                continue
+        return found
+
+    def execution() -> dict[str, Any]:
+        return {name: cls for name, cls in loadable().items() if cls.handles_execution}
+
+    inventory_module.get_all_connectors = loadable  # type: ignore[assignment]
+    inventory_module.get_execution_connectors = execution  # type: ignore[assignment]
+
+
 def make_state(host_data: dict[str, Any], name: str = "@winrm/127.0.0.1") -> State:
+    _tolerate_missing_connectors()
     inventory = Inventory(([(name, host_data)], {}))
     return State(inventory, Config())
 

@@ -170,7 +170,10 @@ def test_shell_options_environment_and_working_directory(sim_endpoint_factory, e
     ep = sim_endpoint_factory(echo, {USER: PASSWORD})
     protocol = _session(ep).protocol
     shell_id = protocol.open_shell(
-        env_vars={"WINFRA_A": "1", "B<&>": "x&y"}, working_directory="C:\\Temp", codepage=65001, noprofile=True
+        env_vars={"WINFRA_A": "1", "B<&>": "x&y"},
+        working_directory="C:\\Temp",
+        codepage=65001,
+        noprofile=True,
     )
     command_id = protocol.run_command(shell_id, "x")
     protocol.get_command_output(shell_id, command_id)
@@ -369,7 +372,13 @@ def test_pypsrp_winrs_process_with_ntlm_encryption(sim_endpoint_factory, echo) -
 
     ep = sim_endpoint_factory(echo, {USER: PASSWORD})
     wsman = WSMan(
-        "127.0.0.1", port=ep.port, username=USER, password=PASSWORD, ssl=False, auth="ntlm", encryption="always"
+        "127.0.0.1",
+        port=ep.port,
+        username=USER,
+        password=PASSWORD,
+        ssl=False,
+        auth="ntlm",
+        encryption="always",
     )
     with wsman, WinRS(wsman) as shell:
         process = Process(shell, "cmd.exe", ["/c", "echo", "hi"])
@@ -389,7 +398,12 @@ def test_pypsrp_over_https_with_basic(sim_endpoint_factory, echo) -> None:
 
     ep = sim_endpoint_factory(echo, {USER: PASSWORD}, tls=True)
     wsman = WSMan(
-        "127.0.0.1", port=ep.port, username=USER, password=PASSWORD, ssl=True, auth="basic",
+        "127.0.0.1",
+        port=ep.port,
+        username=USER,
+        password=PASSWORD,
+        ssl=True,
+        auth="basic",
         cert_validation=str(ep.ca_path),
     )
     with wsman, WinRS(wsman) as shell:

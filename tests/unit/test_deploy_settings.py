@@ -50,8 +50,7 @@ def test_devbox_defaults_from_group() -> None:
     assert s.desktop_url == DEFAULT_DESKTOP_URL
     assert s.desktop_sha256 == SHA_A
     assert s.desktop_backend == "wsl-2"
-    assert s.windows_features == ("VirtualMachinePlatform", "Microsoft-Windows-Subsystem-Linux")
-    assert s.server_features == ()
+    assert s.features == ("wsl",)
     assert s.daemon_defaults == {}
     assert s.reboot_policy == "auto" and s.reboot_batch == 0 and s.reboot_timeout_sec == 900
     assert s.smoke_test is False and s.isolation is None
@@ -61,8 +60,7 @@ def test_container_host_defaults() -> None:
     s = settings_for("@winrm/ctr1.example.lab", ctr(), ["container_hosts"])
     assert s.role == "container_host"
     assert s.isolation == "process"
-    assert s.server_features == ("Containers",)
-    assert s.windows_features == ()
+    assert s.features == ("containers",)
     assert s.engine_sha256 == SHA_B.lower()
     assert s.effective_engine_url == "https://download.docker.com/win/static/stable/x86_64/docker-27.5.1.zip"
     assert s.engine_install_dir == r"C:\Program Files\Docker"
@@ -71,8 +69,13 @@ def test_container_host_defaults() -> None:
 
 def test_hyperv_isolation_adds_hyperv_feature_and_explicit_role_wins() -> None:
     s = settings_for("h", ctr(winfra_role="container_host", docker_isolation="hyperv"), ["devboxes"])
-    assert s.server_features == ("Containers", "Hyper-V")
+    assert s.features == ("containers", "hyper-v")
     assert s.daemon_defaults["exec-opts"] == ["isolation=hyperv"]
+
+
+def test_hyperv_desktop_backend_features() -> None:
+    s = settings_for("h", devbox(docker_desktop_backend="hyper-v"), ["devboxes"])
+    assert s.features == ("hyper-v", "containers")
 
 
 def test_docker_group_empty_string_disables_group_default() -> None:
@@ -152,6 +155,8 @@ def test_relocations_validated() -> None:
                 "Ubuntu": "\\\\server\\share\\u",
                 "A": "E:\\same",
                 "B": "e:\\SAME",
+                "C": "F:\\",
+                "D": "F:\\x\\..\\y",
             }
         ),
         ("devboxes",),
@@ -161,7 +166,9 @@ def test_relocations_validated() -> None:
     assert "'relative\\\\path' is not an absolute local Windows path" in joined
     assert "server" in joined  # the UNC path is rejected too
     assert "'B' and 'A' both go to" in joined or "'A' and 'B' both go to" in joined
-    assert len(msgs) == 4
+    assert "'C' 'F:\\\\' is a bare drive" in joined and "use a directory such as F:\\WSL\\C" in joined
+    assert "location of 'D'" in joined
+    assert len(msgs) == 6
 
 
 def test_wsl_settings_shape() -> None:

@@ -237,4 +237,4 @@ def test_sim_inventory_hosts_and_settings() -> None:
     s = settings_for(
         "@winsim/ctr2025", host_data(groups["container_hosts"], ("@winsim/ctr2025", ctr2025)), []
     )
-    assert s.isolation == "hyperv" and "Hyper-V" in s.server_features
+    assert s.isolation == "hyperv" and "hyper-v" in s.features

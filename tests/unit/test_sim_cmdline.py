@@ -21,14 +21,14 @@ from winfra.sim.shell.cmdline import (
 @pytest.mark.parametrize(
     ("line", "argv"),
     [
-        ('a b  c', ["a", "b", "c"]),
+        ("a b  c", ["a", "b", "c"]),
         ('"a b" c', ["a b", "c"]),
-        (r'a\\"b c"', ['a\\b c']),  # 2n backslashes + quote: n backslashes, quote delimits
-        (r'a\"b', ['a"b']),  # 2n+1: literal quote
-        (r'C:\path\ x', ["C:\\path\\", "x"]),  # backslashes not before a quote are literal
+        (r'a\\"b c"', ["a\\b c"]),  # 2n backslashes + quote: n backslashes, quote delimits
+        (r"a\"b", ['a"b']),  # 2n+1: literal quote
+        (r"C:\path\ x", ["C:\\path\\", "x"]),  # backslashes not before a quote are literal
         ('"a""b"', ['a"b']),  # "" inside quotes
         ("", []),
-        ('  -Command  "Test-Path \'C:\\x y\'"', ["-Command", "Test-Path 'C:\\x y'"]),
+        ("  -Command  \"Test-Path 'C:\\x y'\"", ["-Command", "Test-Path 'C:\\x y'"]),
     ],
 )
 def test_split_args_follows_the_c_runtime(line: str, argv: list[str]) -> None:
@@ -58,7 +58,9 @@ def _enc(script: str) -> str:
     return base64.b64encode(script.encode("utf-16-le")).decode()
 
 
-@pytest.mark.parametrize("switch", ["-EncodedCommand", "-enc", "-ec", "-e", "/EnC", "--encodedcommand", "-ENCODED"])
+@pytest.mark.parametrize(
+    "switch", ["-EncodedCommand", "-enc", "-ec", "-e", "/EnC", "--encodedcommand", "-ENCODED"]
+)
 def test_encoded_command_abbreviations(switch: str) -> None:
     inv = parse_powershell_args([switch, _enc("Get-Date")])
     assert inv.encoded and inv.command == "Get-Date"

@@ -31,7 +31,9 @@ def test_single_element_list_stays_a_list_and_depth_truncates() -> None:
 def test_clixml_error_record_round_trips_through_winfra_decoder() -> None:
     lines = psoutput.error_record_lines("Boom: it's <bad> & _x0041_", error_id="MyError")
     xml = psoutput.clixml_errors([lines])
-    assert xml.startswith('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">')
+    assert xml.startswith(
+        '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+    )
     assert '<S S="Error">Boom: it\'s &lt;bad&gt; &amp; _x005F_x0041__x000D__x000A_</S>' in xml
     assert "    + FullyQualifiedErrorId : MyError_x000D__x000A_" in xml
     from winfra.transport.clixml import CLIXML_MARKER

@@ -158,7 +158,8 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
     """
     Enable (or disable) Windows features: optional features on a client, roles on Windows Server.
 
-    + features: a name or a list of names. Accepted: ``hyper-v`` (client: Microsoft-Hyper-V-All;
+    + features: a name or a list of names. Accepted: ``hyper-v`` (client: Microsoft-Hyper-V-All
+      and Microsoft-Hyper-V;
       Server: the Hyper-V role with management tools), ``containers``, ``wsl``/``wsl2``
       (VirtualMachinePlatform, plus Microsoft-Windows-Subsystem-Linux before Windows 11 build
       22000, as ``wsl --install`` does), ``VirtualMachinePlatform``,
@@ -198,7 +199,8 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
         blocked = [t for t in targets if not FEATURES[t.feature].available_on_home]
         if blocked:
             yield _fail_host(
-                f"{host.name}: {', '.join(t.name for t in blocked)} is not available on "
+                f"{host.name}: {', '.join(t.name for t in blocked)} "
+                f"{'is' if len(blocked) == 1 else 'are'} not available on "
                 f"{info.get('caption') or 'Windows Home'} (edition {info.get('edition')}). Fix: use Windows "
                 "Pro, Enterprise or Education, or drop it (WSL2 needs only VirtualMachinePlatform) "
                 "[windows-facts.md D.2, E]"

@@ -96,9 +96,11 @@ function Get-ImageBinary {
 $installDir = ([string]$in.install_dir).TrimEnd('\')
 $serviceName = [string]$in.service_name
 $zip = [string]$in.zip
-$actual = (Get-FileHash -LiteralPath $zip -Algorithm SHA256).Hash.ToLowerInvariant()
-if ($actual -ne ([string]$in.sha256).ToLowerInvariant()) {
-    throw "checksum mismatch for $zip`: expected sha256 $($in.sha256), got $actual; nothing was changed"
+if ($in.sha256) {
+    $actual = (Get-FileHash -LiteralPath $zip -Algorithm SHA256).Hash.ToLowerInvariant()
+    if ($actual -ne ([string]$in.sha256).ToLowerInvariant()) {
+        throw "checksum mismatch for $zip`: expected sha256 $($in.sha256), got $actual; nothing was changed"
+    }
 }
 
 # Unpack next to the install dir (same volume, so the swap below is a rename).

@@ -31,9 +31,19 @@ Rules (the ``rule`` of a :class:`Violation`):
 ``error-action``      a JSON-contract script without top-level ``$ErrorActionPreference = 'Stop'``
 ``external-switch``   a switch or subcommand of an external program not in its documented list
 
+Beyond plain commands it follows: ``& $exe`` where ``$exe`` is assigned a path to a known program;
+``Start-Process -FilePath <program> -ArgumentList <literals>``; script functions that start a
+program held in a variable (``$psi.FileName = $wslExe``, ``& $exe``) called with
+``-Arguments``/``-ArgumentList`` literals; splatted hashtable literals; and scripts built in a
+string and then base64-encoded (``[Text.Encoding]::Unicode.GetBytes($script)``), which are expanded
+and linted as scripts of their own.
+
 What it cannot see: commands built at run time (``& $scriptBlock``, ``Invoke-Expression``), the
 contents of a splatted variable that is not assigned a hashtable literal in the same script,
-provider-specific dynamic parameters beyond what the reference documents.
+provider dynamic parameters other than those in the providers' about pages, mandatory parameters
+(pipeline input may supply them). Known tree-sitter-pwsh 0.38.1 false positives reported as
+``syntax``: a bare ``--`` argument (quote it: ``'--'``) and a chained method call used as a
+command argument (``-Value (Get-Date).AddYears(1).ToString('o')``: compute it first).
 """
 
 from __future__ import annotations
@@ -359,6 +369,91 @@ def _exe_from_value(value: Node) -> str | None:
     return match.group(1) if match else None
 
 
+# --- scripts embedded in strings ------------------------------------------------------------------
+
+_BACKTICK = {"0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+PLACEHOLDER = "winfraValue"
+
+
+def expand_string(literal: str) -> str | None:
+    """The text a PowerShell string literal stands for, with every expansion (``$x``, ``${x}``,
+    ``$(...)``) replaced by a placeholder word: good enough to parse a script built in a string.
+    Escapes per about_Special_Characters and about_Quoting_Rules. None if not a string literal."""
+    if literal.startswith(("@'", '@"')):
+        quote = literal[1]
+        body = literal[2:].split("\n", 1)[1] if "\n" in literal else ""
+        body = body.rsplit("\n", 1)[0] if "\n" in body or body.endswith(quote + "@") else body
+        if quote == "'":
+            return body
+    elif literal[:1] == "'" and literal[-1:] == "'":
+        return literal[1:-1].replace("''", "'")
+    elif literal[:1] == '"' and literal[-1:] == '"':
+        body = literal[1:-1]
+    else:
+        return None
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "`" and i + 1 < len(body):
+            out.append(_BACKTICK.get(body[i + 1], body[i + 1]))
+            i += 2
+            continue
+        if char == '"' and body[i + 1 : i + 2] == '"' and literal[0] == '"':
+            out.append('"')
+            i += 2
+            continue
+        if char == "$" and body[i + 1 : i + 2] == "(":
+            depth, j = 0, i + 1
+            while j < len(body):
+                depth += {"(": 1, ")": -1}.get(body[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            out.append(PLACEHOLDER)
+            i = j + 1
+            continue
+        match = re.match(r"\$(\{[^}]*\}|[A-Za-z_][\w]*(?::[\w]+)?)", body[i:])
+        if match:
+            out.append(PLACEHOLDER)
+            i += len(match.group(0))
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class EmbeddedScript:
+    line: int  # 1-based line of the outer script where the embedded text starts
+    variable: str
+    text: str
+
+
+_ENCODED_RE = re.compile(r"GetBytes\(\s*\$(\w+)\s*\)", re.IGNORECASE)
+
+
+def embedded_scripts(text: str) -> list[EmbeddedScript]:
+    """Scripts built in a string variable and then base64-encoded for ``-EncodedCommand``
+    (``[Text.Encoding]::Unicode.GetBytes($script)``): invisible to the parser as strings, so the gate
+    expands them and parses them before encoding (testing-without-windows.md §f)."""
+    names = {m.group(1).lower() for m in _ENCODED_RE.finditer(text)}
+    if not names:
+        return []
+    root = parse(text).root_node
+    out: list[EmbeddedScript] = []
+    for name, values in _assignments(root).items():
+        if name not in names:
+            continue
+        for value in values:
+            literal = _text(value).strip()
+            expanded = expand_string(literal)
+            if expanded is not None:
+                here = 1 if literal.startswith("@") else 0  # a here-string's text starts on the next line
+                out.append(EmbeddedScript(value.start_point[0] + 1 + here, name, expanded))
+    return sorted(out, key=lambda e: e.line)
+
+
 # --- the linter ----------------------------------------------------------------------------------
 
 
@@ -404,6 +499,20 @@ class _Linter:
             elif node.type == "pipeline_chain_tail":
                 op = _text(node).strip()
                 self.add(node, op, "ps7-only", f"pipeline chain operator '{op}' is PowerShell 7 only")
+        for embedded in embedded_scripts(self.text):
+            inner = _Linter(embedded.text, self.path, json_contract=False).run()
+            self.commands.extend(inner.commands)
+            for v in inner.violations:
+                self.violations.append(
+                    Violation(
+                        self.path,
+                        embedded.line + v.line - 1,
+                        v.column,
+                        v.command,
+                        v.rule,
+                        f"{v.message} (in the script built in ${embedded.variable})",
+                    )
+                )
         if self.json_contract and not self._sets_stop_preference():
             self.violations.append(
                 Violation(
@@ -950,7 +1059,14 @@ def iter_scripts(root: Path = SCRIPTS_DIR) -> list[Path]:
 
 
 def fixture_commands(root: Path) -> Iterator[tuple[str, str]]:
-    """(label, command) for every "command"/"commands" string in the fixture JSON under ``root``."""
+    """(label, PowerShell text) for every command the fixture JSON files under ``root`` record.
+
+    A command is a string (the text itself), or ``{"script": <name>, "params": {...}}`` (a shipped
+    script invocation: rendered with ``render_script`` exactly as the connector would send it).
+    Lists such as ``["_issue_restart", [...], {...}]`` are calls of Python helpers, not PowerShell.
+    A script reference that cannot be rendered yields a ``throw`` line the gate reports, so a
+    fixture naming a missing script fails instead of being skipped.
+    """
     for path in sorted(root.rglob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -960,20 +1076,34 @@ def fixture_commands(root: Path) -> Iterator[tuple[str, str]]:
             yield f"{path}{where}", command
 
 
+def _command_text(item: Any) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and isinstance(item.get("script"), str):
+        from winfra.powershell.scripts import ScriptError, render_script
+
+        try:
+            return render_script(item["script"], item.get("params") or {})
+        except (ScriptError, TypeError, ValueError) as exc:
+            return f"Unrendered-FixtureScript  # render_script({item['script']!r}) failed: {exc}"
+    if isinstance(item, dict) and isinstance(item.get("command"), str):
+        return item["command"]
+    return None
+
+
 def _find_commands(data: Any, where: str) -> Iterator[tuple[str, str]]:
     if isinstance(data, dict):
         for key, value in data.items():
             here = f"{where}.{key}"
-            if key == "command" and isinstance(value, str):
-                yield here, value
+            if key == "command":
+                text = _command_text(value)
+                if text is not None:
+                    yield here, text
             elif key == "commands" and isinstance(value, list):
                 for index, item in enumerate(value):
-                    if isinstance(item, str):
-                        yield f"{here}[{index}]", item
-                    elif isinstance(item, dict) and isinstance(item.get("command"), str):
-                        yield f"{here}[{index}].command", item["command"]
-                    elif isinstance(item, list) and item and isinstance(item[0], str) and len(item) == 1:
-                        yield f"{here}[{index}]", item[0]
+                    text = _command_text(item)
+                    if text is not None:
+                        yield f"{here}[{index}]", text
             else:
                 yield from _find_commands(value, here)
     elif isinstance(data, list):

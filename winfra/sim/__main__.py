@@ -90,7 +90,9 @@ def cmd_counters(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m winfra.sim", description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", default=None, help="state directory (default $WINSIM_STATE_DIR or .winsim)")
+    parser.add_argument(
+        "--state-dir", default=None, help="state directory (default $WINSIM_STATE_DIR or .winsim)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve one simulated host over WinRM")
     serve.add_argument("--profile", default="win11-devbox", help="profile name (winfra/sim/profiles/*.yml)")

@@ -371,6 +371,7 @@ WINDOWS_DOCKERD_KEYS = frozenset(
         "swarm-default-advertise-addr", "tls", "tlscacert", "tlscert", "tlskey", "tlsverify",
     }
 )  # fmt: skip
+_LEGACY_KEYS = frozenset({"graph", "cluster-store", "cluster-advertise", "cluster-store-opts"})
 _BOOL_KEYS = {"debug", "experimental", "raw-logs", "tls", "tlsverify", "live-restore"}
 _FLAG_KEYS = {"-H": "hosts", "--host": "hosts", "-G": "group", "--group": "group", "-D": "debug"}
 
@@ -433,7 +434,10 @@ def read_daemon_config(
         return None, prefix + f"invalid character '{bad}' ({exc.msg} at offset {exc.pos})"
     if not isinstance(data, dict):
         return None, prefix + "json: cannot unmarshal array into Go value of type map[string]interface {}"
-    unknown = [k for k in data if k not in WINDOWS_DOCKERD_KEYS]
+    # Options removed in Engine 23.0 (docker/cli docs/deprecated.md: --graph, cluster-store,
+    # cluster-advertise) are still known to older engines.
+    legacy = _LEGACY_KEYS if not modern else frozenset()
+    unknown = [k for k in data if k not in WINDOWS_DOCKERD_KEYS and k not in legacy]
     if unknown:
         return None, prefix + "the following directives don't match any configuration option: " + ", ".join(
             unknown

@@ -41,8 +41,6 @@ DEFAULT_MAX_ENVELOPE_KB = 500
 MAX_TIMEOUT_S = 60.0
 DEFAULT_MAX_SHELLS_PER_USER = 30
 DEFAULT_MAX_OPERATIONS_PER_USER = 1500
-# A process killed by Ctrl+C exits with STATUS_CONTROL_C_EXIT (0xC000013A).
-STATUS_CONTROL_C_EXIT = 0xC000013A
 # Refuse to even read a body this many times larger than MaxEnvelopeSizekb (then drop the socket).
 _READ_CAP_FACTOR = 4
 
@@ -558,11 +556,10 @@ class WinRMEndpoint:
             with shell.lock:
                 shell.commands.pop(command_id, None)
         elif code in (soap.SIGNAL_CTRL_C, soap.SIGNAL_CTRL_BREAK):
-            with cmd.lock:
-                if not cmd.done:
-                    cmd.process.terminate()
-                    cmd.done = True
-                    cmd.exit_code = STATUS_CONTROL_C_EXIT
+            # Ctrl+C ends a running process; after it finished it changes nothing (pypsrp sends
+            # ctrl_c after Done in every recording, and Windows answers SignalResponse). No lock:
+            # a Receive may be long-polling this command right now and must wake up.
+            cmd.process.terminate()
         else:
             raise soap.fault_invalid_parameter()
         return soap.signal_response(request.message_id)

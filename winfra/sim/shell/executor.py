@@ -179,8 +179,10 @@ class HostExecutor:
             code = int(args[0]) if args and re.fullmatch(r"-?\d+", args[0]) else 0
             io.finish(b"", b"", code)
             return code
-        if prog in ("wsl",):
-            return self._interpret(shell, stripped, env, None, None, io, 65001)
+        if prog in ("wsl", "docker"):
+            # Native programs the read-only interpreter models (its module docstring); cmd.exe
+            # hands them the line unchanged.
+            return self._interpret(shell, stripped, env, shell.working_directory, None, io, shell.codepage)
         message = f"'{token}' is not recognized as an internal or external command,{CRLF}"
         message += f"operable program or batch file.{CRLF}"
         io.finish(b"", self._cmd_out(shell, message), 1)

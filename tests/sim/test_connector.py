@@ -1,0 +1,265 @@
+"""The @winrm connector through pyinfra's real Inventory/State, against the simulator's WinRM
+endpoint over real HTTP with NTLM message encryption (tests/sim/_winrm_harness.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyinfra.api import StringCommand
+from pyinfra.api.connect import connect_all
+
+from winfra.connectors.winrm import COUNTERS_KEY, HOST_INFO_KEY
+from winfra.facts.host import HostState
+from winfra.powershell.scripts import render_script
+from winfra.transport.base import SessionCounters
+
+from _winrm_harness import PASSWORD, SimTarget, connected, make_state, scripted
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[SimTarget]:
+    t = SimTarget(tmp_path)
+    yield t
+    t.close()
+
+
+def counters(host) -> SessionCounters:
+    value = host.connector_data[COUNTERS_KEY]
+    assert isinstance(value, SessionCounters)
+    return value
+
+
+def test_connect_runs_host_state_and_primes_the_fact_cache(target: SimTarget) -> None:
+    with connected(target) as host:
+        snap = counters(host).snapshot()
+        assert snap["shells_opened"] == 1 and snap["commands"] == 1
+        assert host.connector_data[HOST_INFO_KEY] is not None
+        # The batched host-state fact is served from the cache primed by connect().
+        state = host.get_fact(HostState)
+        assert set(state) >= {"windows", "features", "wsl", "docker"}
+        assert counters(host).snapshot()["commands"] == 1
+        assert counters(host).snapshot()["fact_cache_hits"] == 1
+        assert target.sim.counters.snapshot()["scripts"].get("get_host_state") == 1
+
+
+def test_output_non_ascii_stderr_and_exit_codes(target: SimTarget) -> None:
+    with connected(target) as host:
+        ok, out = host.run_shell_command(scripted(stdout=["héllo wörld ✓ 日本", "", "last"], rc=0))
+        assert ok
+        assert out.stdout_lines == ["héllo wörld ✓ 日本", "", "last"]
+        assert out.stderr_lines == []
+
+        ok, out = host.run_shell_command(scripted(stdout=["partial"], stderr=["Something failed: ü"], rc=3))
+        assert not ok
+        assert out.stdout_lines == ["partial"]
+        assert out.stderr_lines == ["Something failed: ü"]
+
+        ok, _ = host.run_shell_command(scripted(rc=3), _success_exit_codes=[0, 3])
+        assert ok
+        ok, _ = host.run_shell_command(scripted(rc=0), _success_exit_codes=[3010])
+        assert not ok
+
+
+def test_string_command_and_hidden_env_values(target: SimTarget) -> None:
+    from pyinfra.api import HiddenValue
+
+    with connected(target) as host:
+        command = StringCommand(scripted(echo=True))
+        ok, out = host.run_shell_command(
+            command,
+            _env={"WINFRA_A": "it's $(x) `n", "WINFRA_SECRET": HiddenValue("s3cr3t")},
+            _chdir="C:\\Users\\O'Neil Data",
+        )
+        assert ok, out.stderr
+        seen = json.loads(out.stdout_lines[-1])
+        assert seen["env"] == {"WINFRA_A": "it's $(x) `n", "WINFRA_SECRET": "s3cr3t"}
+        assert seen["cwd"] == "C:\\Users\\O'Neil Data"
+        assert seen["stdin"] is None
+
+
+def test_stdin(target: SimTarget) -> None:
+    with connected(target) as host:
+        ok, out = host.run_shell_command(scripted(echo=True), _stdin="line one\nzwei: ä")
+        assert ok, out.stderr
+        assert json.loads(out.stdout_lines[-1])["stdin"] == "line one\nzwei: ä"
+
+
+def test_200kb_script_travels_over_stdin(target: SimTarget) -> None:
+    script = scripted(echo=True, padding=200_000)
+    assert len(script) > 200_000
+    with connected(target) as host:
+        before = counters(host).snapshot()
+        ok, out = host.run_shell_command(script)
+        assert ok, out.stderr
+        seen = json.loads(out.stdout_lines[-1])
+        assert seen["script_length"] == len(script)
+        import hashlib
+
+        assert seen["script_sha256"] == hashlib.sha256(script.encode()).hexdigest()
+        after = counters(host).snapshot()
+        assert after["commands"] - before["commands"] == 1
+        assert after["powershell_launches"] - before["powershell_launches"] == 1
+
+
+def test_three_http_requests_per_short_command(target: SimTarget) -> None:
+    with connected(target) as host:
+        before = counters(host).snapshot()
+        for i in range(10):
+            ok, _ = host.run_shell_command(scripted(stdout=[str(i)]))
+            assert ok
+        after = counters(host).snapshot()
+        assert after["http_requests"] - before["http_requests"] == 30
+        assert after["commands"] - before["commands"] == 10
+
+
+def test_timeout_terminates_and_the_host_stays_usable(target: SimTarget) -> None:
+    with connected(target) as host:
+        with pytest.raises(TimeoutError):
+            host.run_shell_command(scripted(sleep=30, stdout=["never"]), _timeout=1)
+        assert counters(host).snapshot()["command_timeouts"] == 1
+        ok, out = host.run_shell_command(scripted(stdout=["after"]))
+        assert ok and out.stdout_lines == ["after"]
+
+
+def test_long_command_survives_receive_operation_timeouts(target: SimTarget) -> None:
+    # winrm_operation_timeout_sec=1: each Receive long-poll ends with the OperationTimeout fault,
+    # which is retried silently until the command finishes.
+    with connected(target, winrm_operation_timeout_sec=1, winrm_read_timeout_sec=5) as host:
+        ok, out = host.run_shell_command(scripted(sleep=2.5, stdout=["done"]))
+        assert ok and out.stdout_lines == ["done"]
+        assert counters(host).snapshot()["receive_timeouts"] >= 1
+
+
+def test_shell_recreated_after_the_server_dropped_it(target: SimTarget) -> None:
+    with connected(target) as host:
+        target.endpoint.reset_shells()  # the WinRM service forgot every shell
+        ok, out = host.run_shell_command(scripted(stdout=["again"]))
+        assert ok and out.stdout_lines == ["again"]
+        snap = counters(host).snapshot()
+        assert snap["shells_opened"] == 2
+        assert target.endpoint.shell_count == 1
+
+
+def test_shell_recreated_after_the_quota_fault(target: SimTarget) -> None:
+    # MaxConcurrentOperationsPerUser: the shell counts 1, each Command 1, Signal gives nothing back.
+    target.endpoint.max_operations_per_user = 4
+    with connected(target) as host:  # shell (1) + get_host_state (2)
+        results = [host.run_shell_command(scripted(stdout=[str(i)])) for i in range(5)]
+        assert [out.stdout_lines for _, out in results] == [[str(i)] for i in range(5)]
+        assert all(ok for ok, _ in results)
+        assert counters(host).snapshot()["shells_opened"] >= 2
+
+
+def test_shell_recycled_before_the_quota(target: SimTarget) -> None:
+    target.endpoint.max_operations_per_user = 1000
+    with connected(target) as host:
+        host.connector._session.recycle_after = 3
+        for i in range(7):
+            ok, _ = host.run_shell_command(scripted(stdout=[str(i)]))
+            assert ok
+        snap = counters(host).snapshot()
+        assert snap["shells_recycled"] == 2
+        assert target.endpoint.shell_count == 1  # old shells were deleted, not leaked
+
+
+def test_command_that_may_have_run_is_not_retried(target: SimTarget) -> None:
+    with connected(target) as host:
+        # The endpoint drops the connection while serving the next Command: it may have started,
+        # so the connector reports an error instead of running it again.
+        # A new fault plan counts commands from zero.
+        target.sim.set_faults([{"drop_connection_at_command": 1}])
+        with pytest.raises(OSError):
+            host.run_shell_command(scripted(stdout=["x"]))
+        assert target.sim.faults.unfired() == []
+        ok, out = host.run_shell_command(scripted(stdout=["next works"]))
+        assert ok and out.stdout_lines == ["next works"]
+
+
+def test_fact_cache_is_dropped_by_other_commands(target: SimTarget) -> None:
+    with connected(target) as host:
+        read = render_script("get_host_state", {})
+        host.run_shell_command(read)
+        host.run_shell_command(read)
+        assert target.sim.counters.snapshot()["scripts"]["get_host_state"] == 1
+        host.run_shell_command(scripted(stdout=["change"]))
+        host.run_shell_command(read)
+        host.run_shell_command(read)
+        assert target.sim.counters.snapshot()["scripts"]["get_host_state"] == 2
+
+
+def test_escalation_and_unknown_shells_are_refused(target: SimTarget) -> None:
+    with connected(target) as host:
+        before = counters(host).snapshot()["commands"]
+        ok, out = host.run_shell_command("whoami", _sudo=True)
+        assert not ok and "_sudo" in out.stderr
+        ok, out = host.run_shell_command("ls", _shell_executable="bash")
+        assert not ok and "bash" in out.stderr
+        assert counters(host).snapshot()["commands"] == before
+
+
+def test_cmd_shell(target: SimTarget) -> None:
+    with connected(target) as host:
+        ok, out = host.run_shell_command("echo hello", _shell_executable="cmd")
+        assert ok, out.stderr
+        assert out.stdout_lines == ["hello"]
+
+
+def test_wrong_password_is_a_connect_error_without_the_password(
+    target: SimTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "Wr0ng-Pa55word-XYZ"
+    state = make_state(target.host_data(winrm_password=wrong))
+    host = next(iter(state.inventory))
+    host.connect()
+    assert not host.connected
+    text = caplog.text
+    assert "rejected the credentials" in text
+    assert "Administrator" in text
+    assert wrong not in text and PASSWORD not in text
+
+
+def test_password_from_cli_fallback(target: SimTarget) -> None:
+    data = target.host_data()
+    del data["winrm_user"], data["winrm_password"]
+    data.update(ssh_user="Administrator", ssh_password=PASSWORD)
+    state = make_state(data)
+    connect_all(state)
+    host = next(iter(state.inventory))
+    assert host.connected
+    host.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"winrm_transport": "basic"}, "Basic authentication over plain http"),
+        ({"winrm_message_encryption": "never"}, "unencrypted"),
+        ({"winrm_read_timeout_sec": 10, "winrm_operation_timeout_sec": 10}, "must be greater"),
+    ],
+)
+def test_insecure_or_invalid_settings_are_refused(
+    target: SimTarget, caplog: pytest.LogCaptureFixture, extra: dict, needle: str
+) -> None:
+    state = make_state(target.host_data(**extra))
+    host = next(iter(state.inventory))
+    host.connect()
+    assert not host.connected
+    assert needle in caplog.text
+    assert target.sim.counters.snapshot()["http_requests"] == 0  # refused before any traffic
+
+
+def test_disconnect_deletes_the_shell_and_tolerates_a_dead_host(target: SimTarget) -> None:
+    with connected(target) as host:
+        assert target.endpoint.shell_count == 1
+        host.disconnect()
+        assert target.endpoint.shell_count == 0
+        host.connect()
+        assert host.connected
+        target.endpoint.stop()
+        host.disconnect()  # must not raise
+
