@@ -18,7 +18,9 @@ docs/README-draft.md "Inventory data reference"):
    the other hosts carry on.
 2. Windows features (one DISM / Install-WindowsFeature call).
 3. At most one reboot, only when this run needs it (``reboot_policy``; ``reboot_batch`` caps how
-   many hosts reboot at once). With ``reboot_policy: never`` a needed reboot stops the host.
+   many hosts reboot at once: one value per run, the smallest positive one among the hosts,
+   because pyinfra runs an operation with one parallelism). With ``reboot_policy: never`` a
+   needed reboot stops the host.
 4. WSL + Docker Desktop (dev box) or the pinned engine zip + service (container host).
 5. Configuration: ``.wslconfig`` (templates/wslconfig.j2) and ``daemon.json``
    (templates/daemon.json.j2), both validated on the controller first.
@@ -33,7 +35,7 @@ from typing import Any
 from pyinfra import host, logger
 from pyinfra.operations import python
 
-from winfra.deploy_settings import DockerHostSettings, SettingsError, settings_for
+from winfra.deploy_settings import DockerHostSettings, SettingsError, common_reboot_batch, settings_for
 from winfra.operations import windows, wsl
 
 try:  # the Docker helper's module; optional until it lands
@@ -94,6 +96,11 @@ def _docker_op(name: str) -> Any:
     return op
 
 
+def _run_reboot_batch() -> int:
+    """The one reboot_batch of this run (pyinfra needs the same ``_parallel`` on every host)."""
+    return common_reboot_batch(h.data.get("reboot_batch") for h in host.inventory)
+
+
 def _preflight_and_features(s: DockerHostSettings) -> None:
     devbox = s.role == "devbox"
     windows.requirements(
@@ -109,7 +116,7 @@ def _preflight_and_features(s: DockerHostSettings) -> None:
         windows.reboot_if_needed(
             name="winfra: reboot if needed (at most once)",
             timeout=s.reboot_timeout_sec,
-            _parallel=s.reboot_batch,  # 0 = pyinfra's global parallelism (no extra cap)
+            _parallel=_run_reboot_batch(),  # 0 = pyinfra's global parallelism (no extra cap)
         )
     else:
         python.call(name="winfra: reboot pending? (reboot_policy: never)", function=_stop_if_reboot_pending)
@@ -126,7 +133,7 @@ def _devbox(s: DockerHostSettings) -> None:
     # Installing WSL may enable VirtualMachinePlatform; still at most one reboot per run.
     if s.reboot_policy == "auto":
         windows.reboot_if_needed(
-            name="winfra: reboot if WSL needs it", timeout=s.reboot_timeout_sec, _parallel=s.reboot_batch
+            name="winfra: reboot if WSL needs it", timeout=s.reboot_timeout_sec, _parallel=_run_reboot_batch()
         )
 
     op = _docker_op("desktop_installed")
@@ -154,16 +161,17 @@ def _devbox(s: DockerHostSettings) -> None:
             )
 
     distro_installed = getattr(wsl, "distro_installed", None)
-    for distro in s.wsl_distros:
-        if distro_installed is None:
-            python.call(
-                name=f"winfra: WSL distro {distro}",
-                function=_fail,
-                message=f"{host.name}: winfra.operations.wsl.distro_installed is not available yet",
-            )
-            break
-        distro_installed(name=f"winfra: WSL distro {distro}", distro=distro, user=s.user)
-    for distro, location in s.wsl_relocations.items():
+    if s.wsl_distros and distro_installed is None:
+        python.call(
+            name="winfra: WSL distros",
+            function=_fail,
+            message=f"{host.name}: winfra.operations.wsl.distro_installed is not available yet",
+        )
+    elif s.wsl_distros:
+        # host.loop keeps the operation order consistent between hosts with different lists.
+        for distro in host.loop(s.wsl_distros):
+            distro_installed(name=f"winfra: WSL distro {distro}", distro=distro, user=s.user)
+    for distro, location in host.loop(s.wsl_relocations.items()):
         # The op's first parameter is called `name`, like pyinfra's global op-name argument: pass
         # the distro positionally (pyinfra takes the keyword `name` as the op's display name).
         wsl.distro_location(distro, location, user=s.user, name=f"winfra: move WSL distro {distro}")

@@ -68,7 +68,9 @@ def parse_source(source: str, *, host_name: str, setting: str, file_name: str | 
     """Classify ``source``; raise :class:`AcquireError` naming the host, the setting and the fix."""
     where = f"{host_name}: {setting}={source!r}"
     if not isinstance(source, str) or not source.strip():
-        raise AcquireError(f"{where}: give an https URL, a UNC path (\\\\server\\share\\file) or a local file")
+        raise AcquireError(
+            f"{where}: give an https URL, a UNC path (\\\\server\\share\\file) or a local file"
+        )
     s = source.strip()
     lower = s.lower()
     if lower.startswith("http://"):
@@ -119,10 +121,13 @@ def check_sha256(sha256: str | None, *, allow_unverified: bool, host_name: str, 
         return sha256.strip().lower()
     if not allow_unverified:
         raise AcquireError(
-            f"{host_name}: {setting} has no sha256; pass sha256='<64 hex digits>' (the publisher's checksum), "
+            f"{host_name}: {setting} has no sha256; pass sha256='<64 hex digits>' "
+            "(the publisher's checksum), "
             "or allow_unverified=True to install an unverified file"
         )
-    logger.warning("%s: %s is installed WITHOUT checksum verification (allow_unverified=True)", host_name, setting)
+    logger.warning(
+        "%s: %s is installed WITHOUT checksum verification (allow_unverified=True)", host_name, setting
+    )
     return None
 
 

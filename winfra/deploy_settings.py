@@ -606,3 +606,18 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
     if check.problems or role is None:
         raise SettingsError(host_name, check.problems)
     return settings
+
+
+def common_reboot_batch(values: Iterable[Any]) -> int:
+    """One ``reboot_batch`` for the whole run: the smallest positive value among the hosts, else 0.
+
+    pyinfra executes one operation with one parallelism for all hosts and refuses differing
+    values ("Cannot have different values for `_parallel`", pyinfra/api/operation.py
+    ``ensure_shared_op_meta``), so the deploy passes the same ``_parallel`` to every host's
+    reboot step. The most cautious setting wins. Values that are not positive integers are
+    ignored here (their host fails its own settings check).
+
+    + values: ``reboot_batch`` of every host in the inventory (None when unset)
+    """
+    positive = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    return min(positive) if positive else 0

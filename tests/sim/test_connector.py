@@ -262,4 +262,3 @@ def test_disconnect_deletes_the_shell_and_tolerates_a_dead_host(target: SimTarge
         assert host.connected
         target.endpoint.stop()
         host.disconnect()  # must not raise
-

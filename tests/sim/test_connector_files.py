@@ -3,6 +3,7 @@ one powershell.exe per file, SHA-256 checked on both ends, atomic replace, bound
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
@@ -98,9 +99,9 @@ def test_corrupted_upload_is_detected(target: SimTarget, caplog: pytest.LogCaptu
         # A transport fault after the local hash was taken: one data byte changes in flight.
         for index, line in enumerate(lines):
             if index == 0:
-                raw = bytearray(__import__("base64").b64decode(line))
+                raw = bytearray(base64.b64decode(line))
                 raw[100] ^= 0xFF
-                line = __import__("base64").b64encode(bytes(raw)) + b"\r\n"
+                line = base64.b64encode(bytes(raw)) + b"\r\n"
             yield line
 
     with connected(target) as host:
@@ -178,6 +179,9 @@ def test_100mb_round_trip_with_bounded_memory(
         finally:
             tracemalloc.stop()
     # Client and simulator share this process, so the peaks cover both ends of the transfer.
+    print(
+        f"peak traced memory: upload {upload_peak / 2**20:.1f} MiB, download {download_peak / 2**20:.1f} MiB"
+    )
     assert upload_peak < 24 * 1024 * 1024, upload_peak
     assert download_peak < 24 * 1024 * 1024, download_peak
     assert target.sim.fs.size(remote) == size

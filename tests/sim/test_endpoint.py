@@ -49,6 +49,8 @@ class EchoExecutor:
             if command == "forever":
                 io.read()
                 return 0
+            if command == "dropmid":
+                raise DropConnection("injected while running")
             io.finish(f"echo:{line}".encode(), b"err", 7)
             return 7
 
@@ -424,3 +426,39 @@ def test_testinfra_winrm_backend(sim_endpoint) -> None:
     result = target.run("hostname")
     assert (result.rc, result.stdout) == (0, host.os.computer_name + "\r\n")
     assert target.run("uname -s").rc == 1  # testinfra's Windows detection (systeminfo.py)
+
+
+def test_unsupported_resource_uri_is_action_not_supported(sim_endpoint_factory, echo) -> None:
+    ep = sim_endpoint_factory(echo, {USER: PASSWORD}, allow_unencrypted=True)
+    body = (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header>'
+        "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Create</a:Action>"
+        "<a:MessageID>uuid:11111111-2222-3333-4444-555555555555</a:MessageID>"
+        "<w:ResourceURI>http://schemas.microsoft.com/powershell/Microsoft.PowerShell</w:ResourceURI>"
+        "</s:Header><s:Body/></s:Envelope>"
+    )
+    resp = requests.post(ep.url, data=body, auth=(USER, PASSWORD), timeout=10)
+    assert resp.status_code == 500
+    assert 'Code="2150858771"' in resp.text and "a:ActionNotSupported" in resp.text
+    assert "<a:RelatesTo>uuid:11111111-2222-3333-4444-555555555555</a:RelatesTo>" in resp.text
+
+
+def test_reboot_listener_is_removed_on_stop(sim_endpoint_host) -> None:
+    from winfra.sim.shell.executor import host_endpoint
+
+    before = len(sim_endpoint_host._reboot_listeners)
+    endpoint = host_endpoint(sim_endpoint_host)
+    assert len(sim_endpoint_host._reboot_listeners) == before + 1
+    endpoint.stop()
+    assert len(sim_endpoint_host._reboot_listeners) == before
+
+
+def test_drop_connection_raised_by_a_running_process(sim_endpoint_factory, echo) -> None:
+    ep = sim_endpoint_factory(echo, {USER: PASSWORD})
+    protocol = _session(ep).protocol
+    shell_id = protocol.open_shell()
+    command_id = protocol.run_command(shell_id, "dropmid")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        protocol.get_command_output(shell_id, command_id)

@@ -377,3 +377,24 @@ def test_base64_helpers_agree_with_wire() -> None:
     first, second, rest = built.stdin.split(b"\r\n")
     assert base64.b64decode(first).decode().endswith("Get-Date") and base64.b64decode(second) == b"\x00\x01"
     assert rest == b""
+
+
+def test_user_not_admitted_by_winrm_gets_access_denied(sim_endpoint: Any) -> None:
+    from winrm.exceptions import InvalidCredentialsError, WSManFaultError
+
+    host = sim_endpoint.executor.host
+    with host.lock:
+        host.users.add_user("plainuser", "Plain-Us3r-Pw")
+    with pytest.raises(WSManFaultError) as info:
+        winrm.Session(sim_endpoint.url, auth=("plainuser", "Plain-Us3r-Pw"), transport="ntlm").run_cmd(
+            "hostname"
+        )
+    assert (info.value.code, info.value.fault_subcode) == (500, "w:AccessDenied")
+    with pytest.raises(InvalidCredentialsError):
+        winrm.Session(sim_endpoint.url, auth=("plainuser", "wrong"), transport="ntlm").run_cmd("hostname")
+    with host.lock:
+        host.users.add_member("Remote Management Users", "plainuser")
+    result = winrm.Session(sim_endpoint.url, auth=("plainuser", "Plain-Us3r-Pw"), transport="ntlm").run_cmd(
+        "whoami"
+    )
+    assert result.std_out == f"{host.os.computer_name}\\plainuser\r\n".lower().encode()

@@ -217,3 +217,9 @@ def test_token_filter_policy_only_with_switch(root: Node) -> None:
             break
     else:
         pytest.fail("no New-ItemProperty for LocalAccountTokenFilterPolicy")
+
+
+def test_signature_lint_passes() -> None:
+    lint = pytest.importorskip("winfra.scripts.lint")
+    report = lint.lint_file(SCRIPT, json_contract=False)
+    assert not report.violations, lint.format_report(report)

@@ -10,6 +10,7 @@ from winfra.deploy_settings import (
     DEFAULT_DESKTOP_URL,
     SIM_AUTO_SHA256,
     SettingsError,
+    common_reboot_batch,
     same_account,
     settings_for,
 )
@@ -224,3 +225,9 @@ def test_msi_url_requires_sha256() -> None:
 def test_all_problems_reported_together() -> None:
     msgs = problems("h", {"winfra_role": "devbox", "reboot_batch": "x", "docker_desktop_backend": "kvm"})
     assert len(msgs) >= 4  # sha256, user, reboot_batch, backend
+
+
+def test_common_reboot_batch() -> None:
+    assert common_reboot_batch([None, 0, 0]) == 0
+    assert common_reboot_batch([0, 3, None, 2, "x", True, -1]) == 2
+    assert common_reboot_batch([]) == 0

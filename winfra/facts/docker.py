@@ -157,7 +157,9 @@ class DockerEngine(HostStateFact[dict]):
 
     @staticmethod
     def service(engine: dict, name: str) -> dict | None:
-        return next((s for s in engine.get("services") or [] if (s["name"] or "").lower() == name.lower()), None)
+        return next(
+            (s for s in engine.get("services") or [] if (s["name"] or "").lower() == name.lower()), None
+        )
 
 
 # -- Windows container image compatibility (windows-facts E) --------------------------------------
@@ -222,7 +224,9 @@ class ContainerCompatibility(HostStateFact[dict]):
         is_server = (win.get("product_type") or "") in ("server", "domain_controller")
         images = compatibility(build, is_server)
         process_tag = next((i["tag"] for i in images if i["process"] and i["nanoserver_tag"]), None)
-        smoke_tag = process_tag or next((i["tag"] for i in images if i["hyperv"] and i["nanoserver_tag"]), None)
+        smoke_tag = process_tag or next(
+            (i["tag"] for i in images if i["hyperv"] and i["nanoserver_tag"]), None
+        )
         return {
             "build": build,
             "is_server": is_server,

@@ -85,7 +85,8 @@ class RebootProbeError(OSError):
 
 def _host_error(state: Any, host: Any, message: str) -> bool:
     """A step that fails this host with ``message`` (and only this host)."""
-    host.log_styled(message, fg="red", log_func=logger.error)
+    # The log line is already prefixed with the host name.
+    host.log_styled(message.removeprefix(f"{host.name}: "), fg="red", log_func=logger.error)
     return False
 
 
@@ -474,7 +475,10 @@ def reboot_if_needed(
 
     + features: extra feature names (as for ``windows.feature``) the next steps need; features
       this run asked ``windows.feature`` for are included automatically.
-    + timeout, delay, connect_timeout, poll_interval: as for ``windows.reboot``.
+    + timeout: seconds to wait for the host to come back and be ready (as for ``windows.reboot``).
+    + delay: seconds ``shutdown.exe /r /t`` waits before restarting.
+    + connect_timeout: connect timeout of each reconnection try while waiting.
+    + poll_interval: base of the capped exponential backoff between tries (seconds).
 
     Reboots when a feature this run changed, or one the deploy needs, is pending
     (EnablePending/InstallPending/DisablePending), or CBS RebootPending is set (it blocks further

@@ -523,6 +523,14 @@ def start_engine(host: SimHost, service_name: str = "docker") -> str | None:
     version = file_version(host, exe)
     if version is None:
         err = f"The system cannot find the file specified. ({exe})"
+    elif not host.features.is_enabled("Containers"):
+        # The HNS service comes with the Containers feature; dockerd checks for it first
+        # (MicrosoftDocs/Virtualization-Documentation#1270, docker/for-win#10644).
+        err = (
+            "failed to start daemon: a required service is not installed, ensure the Containers feature "
+            "is installed: failed to open service hns: The specified service does not exist as an "
+            "installed service."
+        )
     else:
         config_path = DAEMON_JSON
         for i, a in enumerate(flags):

@@ -272,7 +272,7 @@ class WslExe:
         self.host.registry.set_value(self.key, "DefaultVersion", int(version), REG_DWORD)
         return ok("The operation completed successfully.\n")
 
-    def export(self, name: str, path: str, *, vhd: bool) -> WslRun:
+    def export(self, name: str, path: str, vhd: bool = True) -> WslRun:
         d = self.find(name)
         if d is None:
             return fail(E_NOT_FOUND)

@@ -274,6 +274,7 @@ class WinRMEndpoint:
         max_operations_per_user: int = DEFAULT_MAX_OPERATIONS_PER_USER,
         max_shells_per_user: int = DEFAULT_MAX_SHELLS_PER_USER,
         availability: Callable[[], bool] | None = None,
+        authorize: Callable[[str], bool] | None = None,
         counters: Counters | None = None,
         machine_name: str = "WIN-SIM",
     ) -> None:
@@ -289,6 +290,7 @@ class WinRMEndpoint:
         self.max_operations_per_user = max_operations_per_user
         self.max_shells_per_user = max_shells_per_user
         self.availability = availability
+        self.authorize = authorize
         self.counters = counters if counters is not None else Counters()
         self.machine_name = machine_name
         self._users = auth.UserStore(users, machine_name)
@@ -303,6 +305,8 @@ class WinRMEndpoint:
         self._tmpdir: Path | None = None
         self._ssl_context: ssl.SSLContext | None = None
         self.ca_path: Path | None = None
+        # Called by stop() (e.g. to unregister a host's reboot listener).
+        self.on_stop: list[Callable[[], None]] = []
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -330,6 +334,9 @@ class WinRMEndpoint:
         return self
 
     def stop(self) -> None:
+        callbacks, self.on_stop = self.on_stop, []
+        for callback in callbacks:
+            callback()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -396,6 +403,10 @@ class WinRMEndpoint:
         except soap.SoapParseError:
             return 500, soap.fault_invalid_parameter().to_xml("", self.machine_name)
         try:
+            if self.authorize is not None and not self.authorize(user):
+                # Valid credentials but not admitted by the service's RootSDDL (Administrators,
+                # Remote Management Users): HTTP 500, not 401.
+                raise soap.fault_access_denied()
             return 200, self._handle(request, user, client_ip)
         except soap.WSManFault as fault:
             return fault.http_status, fault.to_xml(request.message_id, self.machine_name)

@@ -335,15 +335,30 @@ def fault_max_operations(limit: int) -> WSManFault:
 
 
 def fault_max_shells(limit: int) -> WSManFault:
-    """MaxShellsPerUser exceeded on Create (anchors-and-winrm.md §3.3; message quoted in
-    dmitry-zaets/vagrantfile-windows-iis-mssql#9). WSManFault code 2150859173 =
-    ERROR_WSMAN_QUOTA_MAX_SHELLS (0x803381A5, winerror.h)."""
+    """MaxShellsPerUser exceeded on Create (anchors-and-winrm.md §3.3). Layout, reason and message
+    as in a captured Windows fault kept in the Cerebrum AD2 WinRM client's documentation
+    (s:Sender, w:QuotaLimit, WSManFault 2150859173 = ERROR_WSMAN_QUOTA_MAX_SHELLS; the constant
+    also in winerror.h bindings, e.g. windows-rs); the message text also in
+    dmitry-zaets/vagrantfile-windows-iis-mssql#9."""
+    reason = (
+        "The WS-Management service cannot process the request. The maximum number of concurrent shells "
+        "for this user has been exceeded. Close existing shells or raise the quota for this user. "
+    )
     message = (
         f"The WS-Management service cannot process the request. This user is allowed a maximum number of "
         f"{limit} concurrent shells, which has been exceeded. Close existing shells or raise the quota for "
         "this user. "
     )
-    return WSManFault("s:Sender", "w:QuotaLimit", message, 2150859173, message)
+    return WSManFault("s:Sender", "w:QuotaLimit", reason, 2150859173, message)
+
+
+def fault_access_denied() -> WSManFault:
+    """An authenticated user the service does not admit. HTTP 500 for valid credentials without
+    permission, 401 only for bad credentials (rundeck-plugins/rundeck-winrm-plugin#18,
+    shoneslab/nodejs-winrm#30, diyan/pywinrm#275). The fault body is not in those reports:
+    DSP0226 ``w:AccessDenied`` with WSManFault code 5 (ERROR_ACCESS_DENIED) is our assumption."""
+    text = "Access is denied. "
+    return WSManFault("s:Sender", "w:AccessDenied", text, 5, text)
 
 
 def fault_invalid_parameter() -> WSManFault:
@@ -361,8 +376,8 @@ def fault_invalid_parameter() -> WSManFault:
 
 def fault_action_not_supported(action: str) -> WSManFault:
     """An action or resource the simulator does not implement (e.g. the PSRP resource URI).
-    DSP0226 wsa:ActionNotSupported; WSManFault 2150858783 = ERROR_WSMAN_ACTION_NOT_SUPPORTED
-    (0x8033801F, winerror.h). The message names the simulator so nobody mistakes it for Windows."""
-    reason = "The action is not supported by the service. "
-    message = f"The WinRS simulator does not support the action {action!r} on this resource. "
-    return WSManFault("s:Sender", "a:ActionNotSupported", reason, 2150858783, message)
+    winerror.h ERROR_WSMAN_ACTION_NOT_SUPPORTED (0x80338013 = 2150858771): "wsa, code=Sender,
+    subcode=WS-Addressing ActionNotsupported", text "The WS-Management service does not support
+    the action specified in the request."."""
+    text = "The WS-Management service does not support the action specified in the request. "
+    return WSManFault("s:Sender", "a:ActionNotSupported", text, 2150858771, text)

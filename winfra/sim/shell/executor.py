@@ -445,13 +445,14 @@ def _not_recognized(script: str) -> tuple[str, str, int]:
 # --- wiring a host to an endpoint ---------------------------------------------------------------
 
 
-def host_users(host: SimHost) -> dict[str, str]:
-    """Accounts the host's WinRM service admits (members of WinRMSettings.allowed_groups)."""
+def host_users(host: SimHost, *, admitted_only: bool = True) -> dict[str, str]:
+    """Local accounts that can log on (enabled, with a password); with ``admitted_only`` only
+    those the WinRM service admits (members of WinRMSettings.allowed_groups)."""
     with host.lock:
         return {
             u.name: u.password
             for u in host.users.users.values()
-            if u.enabled and u.password and host.can_connect_winrm(u.name)
+            if u.enabled and u.password and (not admitted_only or host.can_connect_winrm(u.name))
         }
 
 
@@ -464,7 +465,7 @@ def host_endpoint(host: SimHost, *, port: int = 0, tls: bool = False, bind: str 
     settings = host.winrm
     endpoint = WinRMEndpoint(
         HostExecutor(host),
-        lambda: host_users(host),
+        lambda: host_users(host, admitted_only=False),
         host=bind,
         port=port,
         tls=tls,
@@ -474,8 +475,16 @@ def host_endpoint(host: SimHost, *, port: int = 0, tls: bool = False, bind: str 
         max_operations_per_user=settings.max_concurrent_operations_per_user,
         max_shells_per_user=settings.max_shells_per_user,
         availability=host.is_up,
+        authorize=host.can_connect_winrm,
         counters=host.counters,
         machine_name=host.os.computer_name,
     )
-    host.add_reboot_listener(lambda _h: (endpoint.drop_all_connections(), endpoint.reset_shells()))
+
+    def on_reboot(_host: SimHost) -> None:
+        # A reboot ends every TCP connection and every shell (the WinRM service restarts).
+        endpoint.drop_all_connections()
+        endpoint.reset_shells()
+
+    host.add_reboot_listener(on_reboot)
+    endpoint.on_stop.append(lambda: host.remove_reboot_listener(on_reboot))
     return endpoint.start()

@@ -398,7 +398,71 @@ def _eval_expr(state: _State, node: Node) -> Any:
     if t == "pipeline_chain" or t == "pipeline":
         values = _eval_pipeline(state, node)
         return values[0] if len(values) == 1 else values
+    if t == "member_access":
+        return _member(state, node)
+    if t == "invocation_expression":
+        return _invoke(state, node)
+    if t == "comparison_expression":
+        return _compare(state, node)
     raise _Unsupported(_first_word(_text(node)), _text(node))
+
+
+def _member(state: _State, node: Node) -> Any:
+    """``expr.Name``; over a collection, member enumeration (about_Member-Access_Enumeration)."""
+    kids = _named_children(node)
+    target = _eval_expr(state, kids[0])
+    name_node = next((c for c in kids[1:] if c.type == "member_name"), None)
+    if name_node is None or _text(node)[len(_text(kids[0])) :].startswith("::"):
+        raise _Unsupported(_first_word(_text(node)), _text(node))
+    name = _text(name_node)
+    if isinstance(target, list):
+        values = [_property(v, name) for v in target]
+        found = [v for v in values if v is not _MISSING]
+        if not found and target:
+            whole = _property(target, name)
+            return None if whole is _MISSING else whole
+        return found[0] if len(found) == 1 else found
+    value = _property(target, name)
+    return None if value is _MISSING else value
+
+
+def _invoke(state: _State, node: Node) -> Any:
+    """Only ``.ToString()`` (used to print enums by name: windows-facts D.1)."""
+    kids = _named_children(node)
+    names = [c for c in kids if c.type == "member_name"]
+    args = next((c for c in kids if c.type == "argument_list"), None)
+    if len(names) != 1 or _text(names[0]).lower() != "tostring" or (args and _text(args).strip() != "()"):
+        raise _Unsupported(_first_word(_text(node)), _text(node))
+    target = _eval_expr(state, kids[0])
+    return [_to_string(v) for v in target] if isinstance(target, list) else _to_string(target)
+
+
+def _compare(state: _State, node: Node) -> Any:
+    """``-eq``/``-ne``/``-like`` (case-insensitive, as PowerShell's default operators are)."""
+    kids = _named_children(node)
+    op = next((c for c in kids if c.type == "comparison_operator"), None)
+    operands = [c for c in kids if c.type != "comparison_operator"]
+    if op is None or len(operands) != 2:
+        raise _Unsupported(_first_word(_text(node)), _text(node))
+    left, right = _eval_expr(state, operands[0]), _eval_expr(state, operands[1])
+    opname = _text(op).lower()
+
+    def eq(a: Any, b: Any) -> bool:
+        if isinstance(a, str) or isinstance(b, str):
+            return _to_string(a).lower() == _to_string(b).lower()
+        if isinstance(a, PSEnum):
+            return a.value == b or a.name.lower() == _to_string(b).lower()
+        return bool(a == b)
+
+    if opname in ("-eq", "-ieq"):
+        return eq(left, right)
+    if opname in ("-ne", "-ine"):
+        return not eq(left, right)
+    if opname in ("-like", "-ilike"):
+        return fnmatch.fnmatch(_to_string(left).lower(), _to_string(right).lower())
+    if opname in ("-notlike", "-inotlike"):
+        return not fnmatch.fnmatch(_to_string(left).lower(), _to_string(right).lower())
+    raise _Unsupported(_text(op), _text(node))
 
 
 def _lookup(state: _State, name: str) -> Any:
@@ -1118,6 +1182,8 @@ _MISSING = object()
 
 
 def _property(obj: Any, name: str) -> Any:
+    if isinstance(obj, PSEnum) and name.lower() == "value__":
+        return obj.value
     if isinstance(obj, PSObject):
         return obj.get(name) if obj.has(name) else _MISSING
     if isinstance(obj, str) and name.lower() == "length":
@@ -1458,7 +1524,7 @@ def _wsl_list(state: _State, flags: list[str]) -> _Native:
 # Docker Engine release -> API version (https://docs.docker.com/reference/api/engine/#api-version-matrix).
 _API_VERSIONS = [
     ((28, 0), "1.48"),
-    ((27, 4), "1.47"),
+    ((27, 2), "1.47"),
     ((27, 0), "1.46"),
     ((26, 1), "1.45"),
     ((26, 0), "1.45"),

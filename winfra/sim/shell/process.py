@@ -31,6 +31,11 @@ class ProcessIO:
     def __init__(self, owner: ThreadProcess) -> None:
         self._p = owner
 
+    @property
+    def terminated(self) -> bool:
+        """True once the process was killed (a long-running counterpart may poll this)."""
+        return self._p._terminated
+
     # --- stdin --------------------------------------------------------------------------------
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all until EOF when negative); b"" at EOF."""

@@ -1,0 +1,312 @@
+"""Docker end to end: pyinfra's real State and operation pipeline, the @winrm connector, the
+simulator's WinRM endpoint over HTTP + NTLM, the shell layer and the script counterparts
+(winfra/sim/scripts/docker_*.py, acquire_file.py) on the bundled host profiles.
+
+dockerd's behaviour (daemon.json parsing and its error texts, --validate from 23.0, the service's
+baked flags) and the installers are modelled in winfra/sim/models/docker.py; artifacts are real
+zips / synthetic executables with real SHA-256s published on the simulated network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _winrm_harness import _tolerate_missing_connectors
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.connect import connect_all
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.operation import add_op
+from pyinfra.api.operations import run_ops
+
+from winfra.operations import docker
+from winfra.sim.models import docker as dm
+from winfra.sim.models.host import SimHost, reset
+from winfra.sim.shell.executor import host_endpoint
+
+FAST_BOOT = {"boot": {"downtime_s": 0.15, "readiness_delay_s": 0.1}}
+FAST_REBOOT_HOSTDATA = {"winfra_reboot_poll_interval": 0.05}
+ACCOUNTS = {
+    "win11-devbox": ("winrm-admin", "Winsim-Adm1n!"),
+    "server2022": ("Administrator", "Winsim-Srv-Adm1n!"),
+}
+ENGINE_DIR = r"C:\Program Files\Docker"
+# A dev box ready for Desktop's WSL 2 backend (windows-facts.md B.7: VMP on, WSL 2.1.5+).
+WSL_READY = {
+    "features": {"optional": {"VirtualMachinePlatform": {"state": "Enabled"}}},
+    "wsl": {"package": {"kind": "package", "version": "2.3.26.0"}},
+}
+
+
+class Lab:
+    def __init__(self, tmp_path: Path) -> None:
+        self.state_dir = tmp_path / "winsim"
+        self.sims: dict[str, SimHost] = {}
+        self.endpoints: dict[str, Any] = {}
+        self.profiles: dict[str, str] = {}
+
+    def add(self, name: str, profile: str, overrides: dict[str, Any] | None = None) -> SimHost:
+        merged = dict(FAST_BOOT)
+        merged.update(overrides or {})
+        sim = SimHost.load(name, profile=profile, overrides=merged, state_dir=self.state_dir)
+        self.sims[name] = sim
+        self.profiles[name] = profile
+        self.endpoints[name] = host_endpoint(sim)
+        return sim
+
+    def run(self, steps: list[tuple[Any, dict[str, Any]]], **config: Any) -> State:
+        _tolerate_missing_connectors()
+        hosts = []
+        for name in self.sims:
+            user, password = ACCOUNTS[self.profiles[name]]
+            data = {
+                "winrm_hostname": "127.0.0.1",
+                "winrm_port": self.endpoints[name].port,
+                "winrm_scheme": "http",
+                "winrm_user": user,
+                "winrm_password": password,
+            }
+            hosts.append((f"@winrm/{name}", data))
+        state = State(Inventory((hosts, {})), Config(**config))
+        connect_all(state)
+        try:
+            for op, kwargs in steps:
+                add_op(state, op, **kwargs)
+            run_ops(state)
+        except PyinfraError as exc:
+            assert str(exc) == "No hosts remaining!"
+        for host in state.inventory:
+            if host.connected:
+                host.disconnect()
+        return state
+
+    def close(self) -> None:
+        for endpoint in self.endpoints.values():
+            endpoint.stop()
+        reset(self.state_dir)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(tmp_path)
+    yield lab
+    lab.close()
+
+
+def failed(state: State) -> set[str]:
+    return {h.name for h in state.failed_hosts}
+
+
+def writes(sim: SimHost) -> dict[str, int]:
+    scripts = sim.counters.snapshot()["scripts"]
+    assert isinstance(scripts, dict)
+    return {k: v for k, v in scripts.items() if k != "get_host_state" and not k.startswith(("cached_", "docker_user"))}
+
+
+def engine_op(art: dm.Artifact, version: str, **kw: Any) -> tuple[Any, dict[str, Any]]:
+    return (docker.engine, {"version": version, "source": art.url, "sha256": art.sha256(), "timeout": 10, **kw})
+
+
+def dockerd_version(sim: SimHost) -> str | None:
+    return dm.file_version(sim, ENGINE_DIR + r"\dockerd.exe")
+
+
+# =============================================================================================
+# server2022: the native engine
+# =============================================================================================
+
+
+def test_fresh_install_then_rerun_changes_nothing(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022")
+    art = dm.add_engine_release(sim, "27.3.1")
+    steps = [engine_op(art, "27.3.1"), (docker.daemon_config, {"config": {"group": "docker-users"}})]
+
+    state = lab.run(steps)
+
+    assert failed(state) == set()
+    assert sim.features.get("Containers").state == "Installed"  # type: ignore[union-attr]
+    assert sim.counters.reboots == 1  # the Containers feature needed one
+    assert dockerd_version(sim) == "27.3.1"
+    svc = sim.services.get("docker")
+    assert svc is not None and svc.state == "Running" and svc.start_type == "Automatic"
+    # Registered by dockerd itself, no daemon flags baked in (windows-facts C.2).
+    assert svc.image_path == f'"{ENGINE_DIR}\\dockerd.exe" --run-service --service-name docker'
+    assert ENGINE_DIR in sim.machine_path().split(";")
+    # daemon.json: UTF-8 without BOM, the group created first, the engine restarted with it.
+    raw = sim.fs.read_bytes(dm.DAEMON_JSON)
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert json.loads(raw) == {"group": "docker-users"}
+    assert sim.users.group("docker-users") is not None
+    assert sim.docker.engine.running_config == {"group": "docker-users"}
+    # The zip sits verified in the content-addressed cache.
+    assert sim.fs.sha256(rf"C:\ProgramData\winfra\cache\{art.sha256()}\docker-27.3.1.zip") == art.sha256()
+
+    before = writes(sim)
+    changes = sim.counters.snapshot()["state_changes"]
+    state = lab.run(steps)
+    assert failed(state) == set()
+    assert writes(sim) == before  # no write script ran again
+    assert sim.counters.snapshot()["state_changes"] == changes
+    assert sim.counters.reboots == 1
+
+
+def test_upgrade_keeps_previous_binaries_and_config(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022")
+    old = dm.add_engine_release(sim, "26.1.4")
+    new = dm.add_engine_release(sim, "27.3.1")
+    lab.run([engine_op(old, "26.1.4"), (docker.daemon_config, {"config": {"log-level": "warn"}})])
+    assert dockerd_version(sim) == "26.1.4"
+
+    state = lab.run([engine_op(new, "27.3.1")])
+
+    assert failed(state) == set()
+    assert dockerd_version(sim) == "27.3.1"
+    assert dm.file_version(sim, ENGINE_DIR + r"\.winfra-previous\dockerd.exe") == "26.1.4"
+    assert sim.services.get("docker").state == "Running"  # type: ignore[union-attr]
+    assert sim.docker.engine.running_config == {"log-level": "warn"}
+    assert sim.machine_path().split(";").count(ENGINE_DIR) == 1
+
+
+def test_upgrade_that_does_not_start_rolls_back(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022")
+    old = dm.add_engine_release(sim, "20.10.24")
+    new = dm.add_engine_release(sim, "27.3.1")
+    lab.run([engine_op(old, "20.10.24")])
+    # A daemon.json 20.10 accepts but 23.0+ does not ("graph" was removed in 23.0).
+    sim.fs.write_bytes(dm.DAEMON_JSON, b'{"graph": "C:\\\\docker"}', make_parents=True)
+
+    state = lab.run([engine_op(new, "27.3.1")])
+
+    assert failed(state) == {"@winrm/srv"}
+    assert dockerd_version(sim) == "20.10.24"  # rolled back
+    assert sim.services.get("docker").state == "Running"  # type: ignore[union-attr]
+    assert "graph" in (sim.docker.engine.running_config or {})
+
+
+def test_bad_daemon_json_is_rolled_back_with_the_daemon_still_running(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022", {"volumes": {"D": {"total_gb": 50, "used_gb": 1}}})
+    art = dm.add_engine_release(sim, "27.3.1")
+    lab.run([engine_op(art, "27.3.1"), (docker.daemon_config, {"config": {"log-level": "info"}})])
+    good = sim.fs.read_bytes(dm.DAEMON_JSON)
+
+    # Valid JSON and valid keys (so the controller and dockerd --validate accept it), but the
+    # daemon cannot start: data-root on a drive the host does not have.
+    state = lab.run([(docker.daemon_config, {"config": {"log-level": "info", "data-root": "Q:\\docker"}})])
+
+    assert failed(state) == {"@winrm/srv"}
+    assert sim.fs.read_bytes(dm.DAEMON_JSON) == good
+    assert sim.services.get("docker").state == "Running"  # type: ignore[union-attr]
+    assert sim.docker.engine.running_config == {"log-level": "info"}
+    assert any("Q:\\docker" in e["message"] for e in sim.docker.events if e["level"] == "Error")
+
+
+def test_checksum_mismatch_deletes_the_download_and_changes_nothing(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022", {"features": {"server": {"Containers": {"state": "Installed"}}}})
+    art = dm.add_engine_release(sim, "27.3.1")
+    wrong = "0" * 64
+
+    state = lab.run([(docker.engine, {"version": "27.3.1", "source": art.url, "sha256": wrong, "timeout": 10})])
+
+    assert failed(state) == {"@winrm/srv"}
+    assert dockerd_version(sim) is None
+    assert sim.services.get("docker") is None
+    assert not sim.fs.exists(rf"C:\ProgramData\winfra\cache\{wrong}\docker-27.3.1.zip")
+    assert not sim.fs.exists(rf"C:\ProgramData\winfra\cache\{wrong}\docker-27.3.1.zip.partial")
+
+
+def test_linux_only_key_refused_before_any_change(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022")
+    art = dm.add_engine_release(sim, "27.3.1")
+    lab.run([engine_op(art, "27.3.1")])
+    before = writes(sim)
+
+    with pytest.raises(Exception, match="Linux-only keys the Windows engine does not accept: default-address-pools"):
+        lab.run([(docker.daemon_config, {"config": {"default-address-pools": [{"base": "10.0.0.0/8", "size": 24}]}})])
+
+    assert writes(sim) == before
+    assert not sim.fs.exists(dm.DAEMON_JSON)
+
+
+def test_hosts_flag_conflict_is_refused_naming_both(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022")
+    art = dm.add_engine_release(sim, "27.3.1")
+    lab.run([engine_op(art, "27.3.1")])
+    # As install-docker-ce or a hand registration leaves it: -H baked into the ImagePath.
+    svc = sim.services.get("docker")
+    assert svc is not None
+    svc.image_path += " -H npipe:// -H tcp://0.0.0.0:2375"
+    sim.save()
+
+    with pytest.raises(Exception) as exc:
+        lab.run([(docker.daemon_config, {"config": {"hosts": ["npipe://"]}})])
+
+    msg = str(exc.value)
+    assert "'hosts' is set both in daemon.json and as a flag" in msg
+    assert "tcp://0.0.0.0:2375" in msg and "npipe://" in msg
+    assert not sim.fs.exists(dm.DAEMON_JSON)
+
+
+# =============================================================================================
+# win11-devbox: Docker Desktop
+# =============================================================================================
+
+
+def desktop_op(art: dm.Artifact, version: str, **kw: Any) -> tuple[Any, dict[str, Any]]:
+    return (docker.desktop, {"version": version, "source": art.url, "sha256": art.sha256(), **kw})
+
+
+def test_desktop_install_upgrade_and_docker_users(lab: Lab) -> None:
+    sim = lab.add("dev", "win11-devbox", WSL_READY)
+    v1 = dm.add_desktop_release(sim, "4.36.0", 175267)
+    v2 = dm.add_desktop_release(sim, "4.37.1", 178610)
+
+    state = lab.run([desktop_op(v1, "4.36.0", users=["dev"])])
+
+    assert failed(state) == set()
+    assert sim.registry.get(dm.DESKTOP_UNINSTALL_KEY, "DisplayVersion") == "4.36.0"
+    assert sim.users.is_member("dev", "docker-users")
+    assert sim.users.is_member("winrm-admin", "docker-users")  # the installing user (B.4)
+    assert sim.docker.desktop.running is False  # never pretends to start Desktop
+    log = sim.fs.read_bytes(dm.DESKTOP_ADMIN_LOG).decode()
+    assert "--accept-license" in log and "--backend=wsl-2" in log
+
+    before = writes(sim)
+    state = lab.run([desktop_op(v1, "4.36.0", users=["dev"])])
+    assert failed(state) == set()
+    assert writes(sim) == before
+
+    state = lab.run([desktop_op(v2, "4.37.1", users=["dev"])])
+    assert failed(state) == set()
+    assert sim.registry.get(dm.DESKTOP_UNINSTALL_KEY, "DisplayVersion") == "4.37.1"
+
+
+def test_desktop_installer_failure_reports_the_log(lab: Lab) -> None:
+    sim = lab.add("dev", "win11-devbox", WSL_READY)
+    sim.set_faults([{"step": "docker:desktop_install", "installer_exit_code": 1603}])
+    art = dm.add_desktop_release(sim, "4.36.0", 175267)
+
+    state = lab.run([desktop_op(art, "4.36.0")])
+
+    assert failed(state) == {"@winrm/dev"}
+    assert sim.registry.get(dm.DESKTOP_UNINSTALL_KEY, "DisplayVersion") is None
+    assert sim.faults.unfired() == []
+
+
+def test_desktop_refused_without_wsl2_and_on_server(lab: Lab) -> None:
+    dev = lab.add("dev", "win11-devbox")  # VirtualMachinePlatform disabled, inbox WSL
+    srv = lab.add("srv", "server2022")
+    for sim in (dev, srv):
+        dm.add_desktop_release(sim, "4.36.0", 175267)
+    art = dev.docker.network.get(dm.desktop_url(175267))
+    assert art is not None
+
+    state = lab.run([desktop_op(art, "4.36.0")])
+
+    assert failed(state) == {"@winrm/dev", "@winrm/srv"}
+    for sim in (dev, srv):
+        assert sim.registry.get(dm.DESKTOP_UNINSTALL_KEY, "DisplayVersion") is None
+        assert "docker_desktop_install" not in writes(sim)
+        assert "acquire_file" not in writes(sim)

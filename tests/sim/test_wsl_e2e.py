@@ -1,0 +1,392 @@
+"""WSL end to end against the simulator: the script counterparts on the host model, with fault
+injection at every step of a relocation, and per-user runs through the run-as wrapper.
+
+Layer: these tests drive the counterparts (``winfra/sim/scripts/*.py``) through ``ScriptCall``
+exactly as the simulator's dispatcher does (same params, same step hook, same user), so every
+recovery path of ``wsl_relocate`` is exercised on the model. The over-the-wire variant (pyinfra +
+@winsim connector + NTLM) is at the end of the file.
+
+Invariants after every scenario (windows-facts A.6 "Safe order"): the distro's content marker
+survived, it is registered exactly once, the default distro and default UID are what they were,
+and a re-run converges (no change, no journal, no stray backup).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from winfra import runas, wsl_output
+from winfra.facts.wsl import distros_from_state
+from winfra.powershell.quoting import ps_unquote
+from winfra.powershell.scripts import parse_header, render_script
+from winfra.sim.models import host as h
+from winfra.sim.models.wsl_exe import WslExe, create_distro, read_marker
+from winfra.sim.process import DropConnection
+from winfra.sim.scripting import PowerShellError, ScriptCall
+
+FAST_BOOT = {"boot": {"downtime_s": 0.05, "readiness_delay_s": 0.05}}
+USER = "dev"
+ADMIN = "winrm-admin"
+ORIGINAL = r"C:\Users\dev\AppData\Local\wsl\Ubuntu"
+TARGET = r"D:\wsl\Ubuntu"
+MARKER = "ubuntu-data-7f3a"
+
+
+def make_host(tmp_path: Path, *, manage_move: bool = False, version: str = "2.4.4.0") -> h.SimHost:
+    host = h.SimHost.load(
+        "wsl1",
+        overrides={**FAST_BOOT, "wsl": {"package": {"kind": "package", "version": version,
+                                                    "supports_manage_move": manage_move}}},
+        state_dir=tmp_path,
+    )  # fmt: skip
+    create_distro(host, USER, "Ubuntu", ORIGINAL, marker=MARKER, size=64 * 1024, default=True, default_uid=1000)
+    create_distro(host, USER, "Debian", r"C:\Users\dev\AppData\Local\wsl\Debian", marker="debian", default_uid=1000)
+    return host
+
+
+def call(host: h.SimHost, script: str, params: dict[str, Any], *, user: str = USER, hook: Any = None) -> Any:
+    module = importlib.import_module(f"winfra.sim.scripts.{script}")
+    c = ScriptCall(host=host, params=params, user=user, elevated=True, step_hook=hook or host.check_step)
+    with host.lock:
+        try:
+            return module.run(c)
+        finally:
+            host.save()
+
+
+def relocate(host: h.SimHost, *, manage_move: bool = False, keep: bool = False, hook: Any = None) -> Any:
+    params = {"name": "Ubuntu", "location": TARGET, "keep_backup": keep, "use_manage_move": manage_move,
+              "margin_bytes": 1024}  # fmt: skip
+    return call(host, "wsl_relocate", params, hook=hook)
+
+
+def assert_intact(host: h.SimHost, *, where: str) -> None:
+    exe = WslExe(host, USER)
+    matches = [d for d in exe.distros() if d.name == "Ubuntu"]
+    assert len(matches) == 1, f"Ubuntu registered {len(matches)} times"
+    d = matches[0]
+    assert d.base_path.rstrip("\\").lower() == where.lower()
+    assert read_marker(host, d.vhd_path) == MARKER
+    assert d.is_default, "Ubuntu is no longer the default distro"
+    assert d.default_uid == 1000, "default user not restored"
+    assert read_marker(host, r"C:\Users\dev\AppData\Local\wsl\Debian\ext4.vhdx") == "debian"
+
+
+def assert_clean(host: h.SimHost) -> None:
+    assert not host.fs.exists(r"D:\wsl\winfra-backup-Ubuntu.vhdx")
+    assert not host.fs.exists(r"C:\Users\dev\AppData\Local\winfra\wsl-relocate-Ubuntu.json")
+
+
+def assert_converges(host: h.SimHost, *, manage_move: bool = False) -> None:
+    again = relocate(host, manage_move=manage_move)
+    assert again["changed"] is False and again["steps"] == []
+    assert_intact(host, where=TARGET)
+    assert_clean(host)
+
+
+# --- happy paths ---------------------------------------------------------------------------------
+
+
+def test_export_import_moves_and_restores_default_and_user(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    out = relocate(host)
+    assert out["changed"] and out["method"] == "export_import"
+    steps = [s["step"] for s in out["steps"]]
+    assert steps[:4] == ["wsl:terminate", "wsl:export", "wsl:unregister", "wsl:import"]
+    assert "wsl:set_default" in steps and "wsl:set_default_user" in steps
+    assert_intact(host, where=TARGET)
+    assert_clean(host)
+    assert not host.fs.exists(ORIGINAL + r"\ext4.vhdx")
+    assert_converges(host)
+
+
+def test_keep_backup_keeps_a_verified_copy(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    out = relocate(host, keep=True)
+    assert out["backup_kept"]
+    assert read_marker(host, r"D:\wsl\winfra-backup-Ubuntu.vhdx") == MARKER
+
+
+def test_manage_move_keeps_guid(tmp_path: Path) -> None:
+    host = make_host(tmp_path, manage_move=True, version="2.5.10.0")
+    guid = WslExe(host, USER).find("Ubuntu").guid  # type: ignore[union-attr]
+    out = relocate(host, manage_move=True)
+    assert out["method"] == "manage_move"
+    assert [s["step"] for s in out["steps"]] == ["wsl:terminate", "wsl:manage_move", "wsl:verify", "wsl:terminate"]
+    assert WslExe(host, USER).find("Ubuntu").guid == guid  # type: ignore[union-attr]
+    assert_intact(host, where=TARGET)
+    assert_converges(host, manage_move=True)
+
+
+# --- faults at every step --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "nth"),
+    [("wsl:terminate", 1), ("wsl:export", 1), ("wsl:unregister", 1)],
+)
+def test_failure_before_data_moves_changes_nothing(tmp_path: Path, step: str, nth: int) -> None:
+    host = make_host(tmp_path)
+    host.set_faults([{"step": step, "nth": nth, "error": "Catastrophic failure Wsl/Service/E_FAIL"}])
+    with pytest.raises(PowerShellError, match="nothing was changed|unchanged"):
+        relocate(host)
+    assert host.faults.unfired() == []
+    assert_intact(host, where=ORIGINAL)
+    assert_clean(host)
+    host.set_faults([])
+    relocate(host)
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+@pytest.mark.parametrize("step", ["wsl:import", "wsl:verify"])
+def test_failure_after_unregister_rolls_back_from_the_export(tmp_path: Path, step: str) -> None:
+    host = make_host(tmp_path)
+    host.set_faults([{"step": step, "nth": 1, "error": "Wsl/Service/RegisterDistro/E_FAIL"}])
+    with pytest.raises(PowerShellError, match="rolled back"):
+        relocate(host)
+    assert host.faults.unfired() == []
+    assert_intact(host, where=ORIGINAL)
+    assert_clean(host)
+    host.set_faults([])
+    relocate(host)
+    assert_converges(host)
+
+
+def test_rollback_failing_too_keeps_backup_and_journal_then_next_run_finishes(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    host.set_faults([{"step": "wsl:import", "nth": 1, "times": 2, "error": "Wsl/Service/E_FAIL"}])
+    with pytest.raises(PowerShellError, match="CRITICAL.*data is safe in"):
+        relocate(host)
+    assert read_marker(host, r"D:\wsl\winfra-backup-Ubuntu.vhdx") == MARKER
+    assert WslExe(host, USER).find("Ubuntu") is None
+    host.set_faults([])
+    out = relocate(host)
+    assert out["method"] == "resume"
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_connection_drop_after_unregister_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+
+    def hook(step: str) -> None:
+        if step == "wsl:import":
+            raise DropConnection("injected: the session died after unregister")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, hook=hook)
+    # The distro is unregistered and only the verified export holds the data.
+    assert WslExe(host, USER).find("Ubuntu") is None
+    assert read_marker(host, r"D:\wsl\winfra-backup-Ubuntu.vhdx") == MARKER
+    state = call(host, "get_wsl_user_state", {"user": USER})
+    assert state["journals"][0]["phase"] == "unregistered"
+    out = relocate(host)
+    assert out["changed"] and out["method"] == "resume"
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_connection_drop_after_import_finishes_bookkeeping(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+
+    def hook(step: str) -> None:
+        if step == "wsl:verify":
+            raise DropConnection("injected")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, hook=hook)
+    out = relocate(host)
+    assert out["method"] == "resume"
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_disk_full_is_refused_by_the_preflight(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    host.set_faults([{"disk_full": "D:"}])
+    with pytest.raises(PowerShellError, match="not enough free space on D:.*nothing was changed"):
+        relocate(host)
+    assert_intact(host, where=ORIGINAL)
+    assert_clean(host)
+
+
+def test_disk_filling_up_during_import_rolls_back(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    real = host.check_step
+
+    def hook(step: str) -> None:
+        real(step)
+        if step == "wsl:import" and host.faults.step_calls.get(step) == 1:
+            host.fs.volumes["D"].forced_full = True  # something else filled D: meanwhile
+
+    with pytest.raises(PowerShellError, match="rolled back"):
+        relocate(host, hook=hook)
+    host.fs.volumes["D"].forced_full = False
+    assert_intact(host, where=ORIGINAL)
+    relocate(host)
+    assert_converges(host)
+
+
+def test_manage_move_access_denied_is_repaired(tmp_path: Path) -> None:
+    # microsoft/WSL#40716: "Access is denied. Error code: Wsl/Service/MoveDistro/E_ACCESSDENIED";
+    # the VHD was moved but BasePath was not updated.
+    host = make_host(tmp_path, manage_move=True, version="2.7.7.0")
+    host.set_faults([{"step": "wsl:manage_move", "error": "Access is denied. Wsl/Service/MoveDistro/E_ACCESSDENIED"}])
+    out = relocate(host, manage_move=True)
+    assert any(s["error_code"] == "Wsl/Service/MoveDistro/E_ACCESSDENIED" for s in out["steps"])
+    assert "wsl:repair_base_path" in [s["step"] for s in out["steps"]]
+    assert_intact(host, where=TARGET)
+    assert_converges(host, manage_move=True)
+
+
+def test_half_done_manage_move_found_later_is_repaired(tmp_path: Path) -> None:
+    host = make_host(tmp_path, manage_move=True, version="2.7.7.0")
+    with host.lock:
+        WslExe(host, USER).manage_move("Ubuntu", TARGET, access_denied_after_move=True)
+    out = relocate(host, manage_move=True)
+    assert out["method"] == "repair_base_path"
+    assert_intact(host, where=TARGET)
+
+
+def test_refusals(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    create_distro(host, USER, "Legacy", r"C:\wsl\Legacy", marker="legacy", wsl_version=1)
+    params = {"location": TARGET, "keep_backup": False, "use_manage_move": False, "margin_bytes": 0}
+    with pytest.raises(PowerShellError, match="WSL1"):
+        call(host, "wsl_relocate", {**params, "name": "Legacy"})
+    with pytest.raises(PowerShellError, match="Docker Desktop"):
+        call(host, "wsl_relocate", {**params, "name": "docker-desktop"})
+    with pytest.raises(PowerShellError, match="bare drive"):
+        call(host, "wsl_relocate", {**params, "name": "Ubuntu", "location": "E:"})
+    with pytest.raises(PowerShellError, match="already the location of distro 'Debian'"):
+        call(host, "wsl_relocate", {**params, "name": "Ubuntu", "location": r"C:\Users\dev\AppData\Local\wsl\Debian"})
+    assert_intact(host, where=ORIGINAL)
+
+
+# --- per-user state, run-as --------------------------------------------------------------------
+
+
+def test_user_state_is_per_user_and_parsed_by_the_controller_parsers(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    mine = call(host, "get_wsl_user_state", {"user": USER})
+    raw = base64.b64decode(mine["list"]["stdout"])
+    # The package wsl.exe honours WSL_UTF8=1 (A.4): UTF-8, CRLF.
+    assert b"\x00" not in raw and b"\r\n" in raw
+    rows = wsl_output.parse_list_verbose(raw)
+    assert [(r.name, r.is_default) for r in rows] == [("Ubuntu", True), ("Debian", False)]
+    distros = distros_from_state(mine)
+    assert distros[0]["name"] == "Ubuntu" and distros[0]["vhd_size"] == 64 * 1024
+    admin = call(host, "get_wsl_user_state", {"user": ADMIN}, user=ADMIN)
+    assert admin["distros"] == [] and admin["list"] is None
+    with pytest.raises(PowerShellError, match="not as the target user"):
+        call(host, "get_wsl_user_state", {"user": USER}, user=ADMIN)
+
+
+def test_inbox_wsl_output_is_utf16(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    host.wsl.package.kind = "inbox"
+    raw = base64.b64decode(call(host, "get_wsl_user_state", {"user": USER})["list"]["stdout"])
+    assert raw[1] == 0
+    assert [r.name for r in wsl_output.parse_list_verbose(raw)] == ["Ubuntu", "Debian"]
+
+
+def run_as(host: h.SimHost, inner: str, user: str, password: str | None) -> tuple[int, list[str], list[str]]:
+    script, stdin = runas.run_as_user_command(inner, user, password, 60)
+    assert password is None or password not in script
+    module = importlib.import_module("winfra.sim.scripts.run_as_user")
+    assert parse_header(script).name == "run_as_user"  # type: ignore[union-attr]
+    match = module._RENDERED.match(script)
+    assert match is not None
+    params = json.loads(ps_unquote(match["literal"]))
+    c = ScriptCall(host=host, params=params, user=ADMIN, elevated=True, stdin=stdin.decode() or None,
+                   step_hook=host.check_step)  # fmt: skip
+    with host.lock:
+        out = module.run(c)
+    return runas.parse_run_as_output([json.dumps(out)])
+
+
+def test_run_as_target_user_reads_their_distros(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    rc, out, err = run_as(host, render_script("get_wsl_user_state", {"user": USER}), USER, "Winsim-D3v-User!")
+    assert rc == 0, err
+    state = json.loads("\n".join(out))
+    assert [d["name"] for d in distros_from_state(state)] == ["Ubuntu", "Debian"]
+    # Interactive logon (no password) works while dev is logged on.
+    rc, out, _ = run_as(host, render_script("get_wsl_user_state", {"user": USER}), USER, None)
+    assert rc == 0
+
+
+def test_run_as_relocates_for_the_target_user(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    inner = render_script(
+        "wsl_relocate",
+        {"name": "Ubuntu", "location": TARGET, "keep_backup": False, "use_manage_move": False, "margin_bytes": 0},
+    )
+    rc, out, err = run_as(host, inner, USER, "Winsim-D3v-User!")
+    assert rc == 0, err
+    assert json.loads(out[-1])["changed"] is True
+    assert_intact(host, where=TARGET)
+
+
+def test_run_as_clear_errors(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    inner = render_script("get_wsl_user_state", {"user": "nobody"})
+    with pytest.raises(PowerShellError, match="does not exist"):
+        run_as(host, inner, "nobody", "Some-Secret-1")
+    with host.lock:
+        host.users.add_user("newbie", "N3wbie-Pass!")
+    with pytest.raises(PowerShellError, match="no profile.*never logged on"):
+        run_as(host, inner, "newbie", "N3wbie-Pass!")
+    with host.lock:
+        host.create_profile("newbie")
+    with pytest.raises(PowerShellError, match="must be logged on for this step but is not"):
+        run_as(host, inner, "newbie", None)
+    with pytest.raises(PowerShellError, match="password is incorrect") as info:
+        run_as(host, inner, USER, "wrong-secret-123")
+    assert "wrong-secret-123" not in str(info.value)
+    with pytest.raises(runas.RunAsError, match="LocalSystem"):
+        runas.run_as_user_command(inner, "NT AUTHORITY\\SYSTEM", None, 60)
+
+
+def test_inner_failure_exit_code_and_stderr_come_back(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    inner = render_script("wsl_user_action", {"user": USER, "action": "set_version", "name": "Nope", "version": 2})
+    rc, out, err = run_as(host, inner, USER, "Winsim-D3v-User!")
+    assert rc == 1 and out == [] and any("no WSL distro named 'Nope'" in line for line in err)
+
+
+def test_user_actions_config_default_version_and_set_version(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    with host.lock:
+        WslExe(host, USER).start("Ubuntu")
+    out = call(host, "wsl_user_action", {"user": USER, "action": "write_config", "content": "[wsl2]\nmemory=4GB\n",
+                                         "shutdown": True})  # fmt: skip
+    assert out["changed"] and out["shutdown"]
+    assert host.fs.read_bytes(r"C:\Users\dev\.wslconfig") == b"[wsl2]\nmemory=4GB\n"
+    assert host.wsl.runtime_for(USER).running_distros == []
+    again = call(host, "wsl_user_action", {"user": USER, "action": "write_config", "content": "[wsl2]\nmemory=4GB\n",
+                                           "shutdown": True})  # fmt: skip
+    assert again["changed"] is False and again["steps"] == []
+    out = call(host, "wsl_user_action", {"user": USER, "action": "set_default_version", "version": 1})
+    assert out["changed"]
+    assert call(host, "get_wsl_user_state", {"user": USER})["default_version"] == 1
+    create_distro(host, USER, "Legacy", r"D:\wsl\Legacy", marker="legacy-data", wsl_version=1)
+    out = call(host, "wsl_user_action", {"user": USER, "action": "set_version", "name": "Legacy", "version": 2,
+                                         "margin_bytes": 0})  # fmt: skip
+    assert out["changed"]
+    legacy = WslExe(host, USER).find("Legacy")
+    assert legacy is not None and legacy.wsl_version == 2 and read_marker(host, legacy.vhd_path) == "legacy-data"
+    create_distro(host, USER, "Legacy2", r"D:\wsl\Legacy2", marker="l2", wsl_version=1)
+    host.set_faults([{"disk_full": "D:"}])
+    with pytest.raises(PowerShellError, match="not enough free space on D:"):
+        call(host, "wsl_user_action", {"user": USER, "action": "set_version", "name": "Legacy2", "version": 2})
+    assert WslExe(host, USER).find("Legacy2").wsl_version == 1  # type: ignore[union-attr]

@@ -1,0 +1,158 @@
+"""Counterpart of ``winfra/scripts/run_as_user.ps1``: run a command as another user (owner: WSL helper).
+
+Mirrors the script's checks in order (windows-facts A.7, anchors-and-winrm 1.5): the account
+exists (NTAccount.Translate), has a profile (Win32_UserProfile; never logged on = none), is
+logged on when no password is given or the step needs it (an explorer.exe of theirs), the
+password is right (Register-ScheduledTask fails with "The user name or password is incorrect."),
+then runs the inner command as that user and returns its exit code and base64 output. The scheduled task and
+the private output directory are created and removed within the call, as on Windows.
+
+The inner command is what the connector would have run (``wire.with_prologue`` + text): a
+rendered winfra script goes to its counterpart with ``ScriptCall.user`` = the target user; any
+other text goes to the read-only interpreter. Steps: ``runas:register``, ``runas:start``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from typing import Any
+
+from winfra.powershell.quoting import ps_unquote
+from winfra.powershell.scripts import load_script, parse_header
+from winfra.powershell.wire import PROLOGUE
+from winfra.sim.scripting import PowerShellError, ScriptCall, ScriptExit
+from winfra.sim.shell import psoutput
+
+_LITERAL = r"'(?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*'"
+_ENV_LINE = re.compile(rf"\A\$\{{env:(?P<name>[A-Za-z0-9_()]+)\}} = (?P<value>{_LITERAL})\n")
+_CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})\n")
+_RENDERED = re.compile(
+    rf"\A# winfra-script: [^\n]*\n& \{{\n(?P<body>.*)\}} -InputJson (?P<literal>{_LITERAL})\s*\Z", re.S
+)
+RUNAS_DIR = r"C:\ProgramData\winfra\runas"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def run_inner(call: ScriptCall, target: str, script: str) -> tuple[int, str, str]:
+    """Run ``script`` as ``target``; ``(exit code, stdout text, stderr text)``."""
+    host = call.host
+    while script.startswith(PROLOGUE):
+        script = script[len(PROLOGUE) :]
+    env = dict(host.user_env(target))
+    cwd = None
+    while True:
+        m = _ENV_LINE.match(script)
+        if m:
+            env[m["name"]] = ps_unquote(m["value"])
+            script = script[m.end() :]
+            continue
+        m = _CHDIR_LINE.match(script)
+        if m:
+            cwd = ps_unquote(m["value"])
+            script = script[m.end() :]
+            continue
+        break
+    token = host.token(target)
+    header = parse_header(script)
+    if header is None:
+        try:
+            from winfra.sim.shell.interpreter import interpret
+        except ImportError:
+            word = script.strip().split()[0] if script.strip() else ""
+            return 1, "", f"The term '{word}' is not recognized as the name of a cmdlet, function, script file, or operable program."
+        try:
+            out, err, code = interpret(host, target, script, env, cwd=cwd)
+        except PowerShellError as exc:
+            return exc.exit_code, "", exc.message
+        out_text = out.decode("utf-8", "replace") if isinstance(out, bytes) else out
+        err_text = err.decode("utf-8", "replace") if isinstance(err, bytes) else err
+        return int(code), out_text, err_text
+    m = _RENDERED.match(script)
+    shipped = load_script(header.name)
+    body = shipped.text if shipped.text.endswith("\n") else shipped.text + "\n"
+    if m is None or m["body"] != body or header.sha256 != shipped.sha256:
+        return 1, "", f"winsim: rendered script '{header.name}' does not match the shipped script"
+    import importlib
+
+    module = importlib.import_module(f"winfra.sim.scripts.{header.name}")
+    params = json.loads(ps_unquote(m["literal"]))
+    # RunLevel Highest: an administrator's task gets the full token (no UAC filtering in a task).
+    inner = ScriptCall(
+        host=host,
+        params=params,
+        user=host.users.require(target).name,
+        elevated=token.is_admin,
+        stdin=None,
+        step_hook=call.step_hook,
+    )
+    try:
+        result = module.run(inner)
+    except ScriptExit as exc:
+        out = "".join(line + "\r\n" for line in inner.extra_stdout)
+        if exc.output is not None:
+            out += psoutput.convert_to_json(exc.output) + "\r\n"
+        return exc.code, out, ""
+    except PowerShellError as exc:
+        # Start-Process redirects stderr to a file: errors arrive as plain text there.
+        return exc.exit_code, "".join(line + "\r\n" for line in inner.extra_stdout), exc.message + "\r\n"
+    out = "".join(line + "\r\n" for line in inner.extra_stdout) + psoutput.convert_to_json(result) + "\r\n"
+    return 0, out, ""
+
+
+def run(call: ScriptCall) -> Any:
+    host = call.host
+    p = call.params
+    password = (call.stdin or "").rstrip("\r\n") or None
+    name = str(p.get("user") or "")
+    bare = name.split("\\")[-1].split("@")[0]
+    u = host.users.get(bare)
+    if u is None:
+        raise PowerShellError(
+            f"winfra run-as: the user '{name}' does not exist on {host.os.computer_name}. Create the account "
+            "or fix the target user."
+        )
+    qualified = f"{host.os.computer_name}\\{u.name}"
+    if not u.has_profile:
+        raise PowerShellError(
+            f"winfra run-as: the user '{qualified}' has no profile on {host.os.computer_name} (never logged on). "
+            "Log on once as that user, then re-run."
+        )
+    needs_logon = bool(p.get("require_logged_on")) or password is None
+    if needs_logon and not u.logged_on:
+        if password is None:
+            raise PowerShellError(
+                f"winfra run-as: the user '{qualified}' must be logged on for this step but is not (no password "
+                "in host data for an unattended logon). Log on as that user, or put the password in host data."
+            )
+        raise PowerShellError(
+            f"winfra run-as: the user '{qualified}' must be logged on for this step but is not. Log on "
+            "interactively as that user and re-run."
+        )
+    task_dir = RUNAS_DIR + "\\" + uuid.uuid4().hex
+    host.fs.mkdir(task_dir)
+    try:
+        call.step("runas:register")
+        if password is not None and not host.users.check_password(u.name, password):
+            # Register-ScheduledTask with a wrong password: HRESULT 0x8007052E.
+            raise PowerShellError(
+                f"winfra run-as: could not register a task as '{qualified}': The user name or password is "
+                "incorrect. Check the password in host data."
+            )
+        call.step("runas:start")
+        code, out, err = run_inner(call, u.name, str(p.get("script") or ""))
+    finally:
+        host.fs.rmtree(task_dir)
+    return {
+        "user": qualified,
+        "sid": u.sid,
+        "logon": "password" if password is not None else "interactive",
+        "exit_code": code,
+        "stdout": _b64(out),
+        "stderr": _b64(err),
+    }
