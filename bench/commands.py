@@ -95,7 +95,8 @@ def main() -> None:
     print(f"short commands: {n}, NTLM + message encryption over HTTP")
     print(f"HTTP requests per short command after connect: {requests / n:.2f}")
     print(f"WS-Man messages per command: {(after['wsman_messages'] - at_connect['wsman_messages']) / n:.2f}")
-    print(f"powershell.exe per command: {(after['powershell_launches'] - at_connect['powershell_launches']) / n:.2f}")
+    launches = after["powershell_launches"] - at_connect["powershell_launches"]
+    print(f"powershell.exe per command: {launches / n:.2f}")
     print(f"shells opened in total: {after['shells_opened']}")
     print(f"mean latency per command (simulator, loopback): {elapsed / n * 1000:.1f} ms")
 

@@ -157,6 +157,21 @@ class CachedFile(FactBase[dict]):
         return parse_json_output(output, "CachedFile")
 
 
+def check_input(
+    source: str,
+    sha256: str | None,
+    *,
+    allow_unverified: bool,
+    setting: str = "source",
+    file_name: str | None = None,
+) -> tuple[Source, str | None]:
+    """Validate an acquisition's input (operations call this before their first yield)."""
+    from pyinfra.context import host
+
+    expected = check_sha256(sha256, allow_unverified=allow_unverified, host_name=host.name, setting=setting)
+    return parse_source(source, host_name=host.name, setting=setting, file_name=file_name), expected
+
+
 def acquire(
     source: str,
     sha256: str | None,
@@ -172,8 +187,9 @@ def acquire(
     """
     from pyinfra.context import host
 
-    expected = check_sha256(sha256, allow_unverified=allow_unverified, host_name=host.name, setting=setting)
-    src = parse_source(source, host_name=host.name, setting=setting, file_name=file_name)
+    src, expected = check_input(
+        source, sha256, allow_unverified=allow_unverified, setting=setting, file_name=file_name
+    )
     dest = cache_path(src, expected, cache_dir)
     params: dict[str, Any] = {
         "kind": src.kind,

@@ -112,6 +112,9 @@ class SimTarget:
         }
         kwargs.update(endpoint_kwargs)
         self.endpoint = WinRMEndpoint(self.executor, lambda: host_users(self.sim), **kwargs).start()
+        # As host_endpoint() wires it: a reboot drops every connection and forgets every shell.
+        self._on_reboot = lambda _host: (self.endpoint.drop_all_connections(), self.endpoint.reset_shells())
+        self.sim.add_reboot_listener(self._on_reboot)
 
     def host_data(self, **extra: Any) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,6 +128,7 @@ class SimTarget:
         return data
 
     def close(self) -> None:
+        self.sim.remove_reboot_listener(self._on_reboot)
         self.endpoint.stop()
         reset(self.state_dir)
 

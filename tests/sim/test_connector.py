@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _winrm_harness import PASSWORD, SimTarget, connected, make_state, scripted
 from pyinfra.api import StringCommand
 from pyinfra.api.connect import connect_all
 
@@ -16,8 +17,6 @@ from winfra.connectors.winrm import COUNTERS_KEY, HOST_INFO_KEY
 from winfra.facts.host import HostState
 from winfra.powershell.scripts import render_script
 from winfra.transport.base import SessionCounters
-
-from _winrm_harness import PASSWORD, SimTarget, connected, make_state, scripted
 
 
 @pytest.fixture
@@ -262,3 +261,18 @@ def test_disconnect_deletes_the_shell_and_tolerates_a_dead_host(target: SimTarge
         assert host.connected
         target.endpoint.stop()
         host.disconnect()  # must not raise
+
+
+def test_next_command_after_a_reboot_reconnects_transparently(target: SimTarget) -> None:
+    # The host rebooted between two commands (connections dropped, shells gone, the NTLM
+    # context lost): the next command cannot have run anywhere, so it runs on a new connection
+    # and a new shell.
+    target.sim.boot.downtime_s = 0.0
+    with connected(target) as host:
+        ok, _ = host.run_shell_command(scripted(stdout=["before"]))
+        assert ok
+        target.sim.reboot()
+        ok, out = host.run_shell_command(scripted(stdout=["after reboot"]))
+        assert ok, out.stderr
+        assert out.stdout_lines == ["after reboot"]
+        assert counters(host).snapshot()["shells_opened"] == 2

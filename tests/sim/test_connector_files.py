@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _winrm_harness import SimTarget, connected
 
 from winfra.connectors.winrm import COUNTERS_KEY
 from winfra.powershell.scripts import render_script
-
-from _winrm_harness import SimTarget, connected
 
 DEST_DIR = "C:\\Users\\Administrator\\Documents"
 
@@ -187,3 +186,20 @@ def test_100mb_round_trip_with_bounded_memory(
     assert target.sim.fs.size(remote) == size
     assert target.sim.fs.sha256(remote) == expected
     assert _sha256_file(out) == expected
+
+
+def test_upload_onto_a_directory_fails_cleanly(target: SimTarget, caplog: pytest.LogCaptureFixture) -> None:
+    with connected(target) as host:
+        assert not host.put_file(io.BytesIO(b"data"), DEST_DIR)
+    assert "Cannot create a file when that file already exists." in caplog.text
+    assert leftovers(target, "C:\\Users\\Administrator") == []
+
+
+def test_disk_full_fails_the_upload(target: SimTarget, caplog: pytest.LogCaptureFixture) -> None:
+    target.sim.set_faults([{"disk_full": "C:"}])
+    with connected(target) as host:
+        assert not host.put_file(io.BytesIO(os.urandom(200_000)), DEST_DIR + "\\blob.bin")
+    assert "There is not enough space on the disk." in caplog.text
+    assert not target.sim.fs.exists(DEST_DIR + "\\blob.bin")
+    assert leftovers(target) == []
+    assert target.sim.faults.unfired() == []

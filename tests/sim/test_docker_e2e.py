@@ -28,7 +28,7 @@ from winfra.sim.models.host import SimHost, reset
 from winfra.sim.shell.executor import host_endpoint
 
 FAST_BOOT = {"boot": {"downtime_s": 0.15, "readiness_delay_s": 0.1}}
-FAST_REBOOT_HOSTDATA = {"winfra_reboot_poll_interval": 0.05}
+FAST_REBOOT = {"delay": 0, "poll_interval": 0.05, "connect_timeout": 2, "timeout": 30}
 ACCOUNTS = {
     "win11-devbox": ("winrm-admin", "Winsim-Adm1n!"),
     "server2022": ("Administrator", "Winsim-Srv-Adm1n!"),
@@ -103,11 +103,25 @@ def failed(state: State) -> set[str]:
 def writes(sim: SimHost) -> dict[str, int]:
     scripts = sim.counters.snapshot()["scripts"]
     assert isinstance(scripts, dict)
-    return {k: v for k, v in scripts.items() if k != "get_host_state" and not k.startswith(("cached_", "docker_user"))}
+    return {
+        k: v
+        for k, v in scripts.items()
+        if k != "get_host_state" and not k.startswith(("cached_", "docker_user"))
+    }
 
 
 def engine_op(art: dm.Artifact, version: str, **kw: Any) -> tuple[Any, dict[str, Any]]:
-    return (docker.engine, {"version": version, "source": art.url, "sha256": art.sha256(), "timeout": 10, **kw})
+    return (
+        docker.engine,
+        {
+            "version": version,
+            "source": art.url,
+            "sha256": art.sha256(),
+            "timeout": 10,
+            "reboot_options": FAST_REBOOT,
+            **kw,
+        },
+    )
 
 
 def dockerd_version(sim: SimHost) -> str | None:
@@ -208,7 +222,9 @@ def test_checksum_mismatch_deletes_the_download_and_changes_nothing(lab: Lab) ->
     art = dm.add_engine_release(sim, "27.3.1")
     wrong = "0" * 64
 
-    state = lab.run([(docker.engine, {"version": "27.3.1", "source": art.url, "sha256": wrong, "timeout": 10})])
+    state = lab.run(
+        [(docker.engine, {"version": "27.3.1", "source": art.url, "sha256": wrong, "timeout": 10})]
+    )
 
     assert failed(state) == {"@winrm/srv"}
     assert dockerd_version(sim) is None
@@ -223,8 +239,17 @@ def test_linux_only_key_refused_before_any_change(lab: Lab) -> None:
     lab.run([engine_op(art, "27.3.1")])
     before = writes(sim)
 
-    with pytest.raises(Exception, match="Linux-only keys the Windows engine does not accept: default-address-pools"):
-        lab.run([(docker.daemon_config, {"config": {"default-address-pools": [{"base": "10.0.0.0/8", "size": 24}]}})])
+    with pytest.raises(
+        Exception, match="Linux-only keys the Windows engine does not accept: default-address-pools"
+    ):
+        lab.run(
+            [
+                (
+                    docker.daemon_config,
+                    {"config": {"default-address-pools": [{"base": "10.0.0.0/8", "size": 24}]}},
+                )
+            ]
+        )
 
     assert writes(sim) == before
     assert not sim.fs.exists(dm.DAEMON_JSON)

@@ -132,7 +132,11 @@ class _RecordedExecutor:
                 self.events.append(ReceiveChunk(out, err, done, rc))
         self.started: list[tuple[str, list[str]]] = []
 
-    def start(self, shell: ShellContext, command: str, arguments: list[str]) -> _ScriptedProcess:
+    def start(
+        self, shell: ShellContext, command: str, arguments: list[str], *, skip_cmd_shell: bool = False
+    ) -> _ScriptedProcess:
+        if skip_cmd_shell and not re.match(r"^[A-Za-z]:\\", command):
+            raise FileNotFoundError(command)  # HostExecutor's rule (tests/sim/test_shell.py)
         self.started.append((command, arguments))
         return _ScriptedProcess(self.events)
 

@@ -318,3 +318,62 @@ def test_docker_pipe_access_follows_group(tmp_path: Path) -> None:
     box.fs.write_bytes(r"C:\ProgramData\docker\config\daemon.json", b'{"group":"docker"}', make_parents=True)
     _, _, code = run(box, "docker version --format '{{json .}}'", user="dev")
     assert code == 0
+
+
+def test_wsl_status_warns_without_vmcompute(host: h.SimHost) -> None:
+    host.wsl.package = wsl.WslPackage(kind="package", version="2.3.26.0")
+    register(host, "dev", "Ubuntu", "{99999999-9999-9999-9999-999999999999}", default=True)
+    out, _, code = run(host, "wsl.exe --status", user="dev", WSL_UTF8="1")
+    text = out.decode()
+    # windows-facts F.4 lines, then F.8 MessageEnableVirtualization while vmcompute is absent.
+    assert code == 0 and text.startswith("Default Distribution: Ubuntu\r\nDefault Version: 2\r\n")
+    assert "WSL2 is unable to start since virtualization is not enabled on this machine." in text
+    host.enable_feature("VirtualMachinePlatform")
+    host.reboot()
+    out, _, _ = run(host, "wsl.exe --status", user="dev", WSL_UTF8="1")
+    assert "virtualization is not enabled" not in out.decode()
+
+
+# --- what testinfra's Windows modules run (testinfra/modules/{systeminfo,user,file}.py) ----------
+
+
+def test_systeminfo_findstr_as_testinfra_reads_it(host: h.SimHost) -> None:
+    out, _, code = run(host, 'systeminfo | findstr /B /C:"OS"')
+    lines = str(out).split("\r\n")
+    assert code == 0 and lines[0] == "OS Name:                   Microsoft Windows 11 Pro"
+    assert lines[1] == "OS Version:                10.0.22631 N/A Build 22631"
+    assert all(ln.startswith("OS") for ln in lines if ln)
+    assert run(host, 'systeminfo | findstr /B /C:"Nothing"')[2] == 1
+
+
+def test_systeminfo_hyperv_requirements(tmp_path: Path) -> None:
+    # windows-facts D.5: four requirement lines, or the hypervisor-detected sentence.
+    vm = h.SimHost.load("vm", profile="vm-no-nested", state_dir=tmp_path)
+    out = str(run(vm, "systeminfo")[0])
+    assert "Hyper-V Requirements:      VM Monitor Mode Extensions: No\r\n" in out
+    assert "                           Virtualization Enabled In Firmware: No\r\n" in out
+    box = h.SimHost.load("box", profile="win11-devbox", state_dir=tmp_path)
+    box.enable_feature("VirtualMachinePlatform")
+    box.reboot()
+    out = str(run(box, "systeminfo")[0])
+    assert "Hyper-V Requirements:      A hypervisor has been detected." in out
+
+
+def test_net_user_and_localgroup(host: h.SimHost) -> None:
+    out, _, code = run(host, "net user winrm-admin")
+    line = next(ln for ln in str(out).split("\r\n") if ln.startswith("Local Group Memberships"))
+    assert code == 0 and [g.replace("*", "") for g in line.split()[3:]] == ["Administrators"]
+    _, err, code = run(host, "net user nobody")
+    assert code == 2 and b"The user name could not be found." in err
+    out, _, code = run(host, "net localgroup Administrators")
+    assert code == 0 and "\r\nwinrm-admin\r\n" in str(out)
+
+
+def test_get_item_type_checks_and_listing(host: h.SimHost) -> None:
+    host.fs.write_bytes(r"C:\data\a.txt", b"abc", make_parents=True)
+    assert run(host, "(Get-Item 'C:/data') -is [System.IO.DirectoryInfo]")[0] == "True\r\n"
+    assert run(host, "(Get-Item 'C:/data/a.txt') -is [System.IO.FileInfo]")[0] == "True\r\n"
+    assert run(host, "(Get-Item 'C:/data/a.txt') -is [System.IO.DirectoryInfo]")[0] == "False\r\n"
+    assert run(host, "Get-Item -Path 'C:/data/a.txt' | Select-Object -ExpandProperty Length")[0] == "3\r\n"
+    assert run(host, "Get-ChildItem -Path 'C:/data' | Select-Object -ExpandProperty Name")[0] == "a.txt\r\n"
+    assert run(host, "cat -- 'C:/data/a.txt'")[0] == "abc\r\n"

@@ -273,3 +273,45 @@ def test_services_start_by_start_type_at_boot(tmp_path: Path) -> None:
     assert host.services.get("manual1").state == "Stopped"
     with pytest.raises(h.SimHostError, match="already exists"):
         host.services.add(h.Service("Docker"))
+
+
+def test_hypervisor_features_bring_the_compute_services(tmp_path: Path) -> None:
+    # windows-facts A.1: wsl.exe detects VirtualMachinePlatform through the HNS/vmcompute services.
+    host = load(tmp_path)
+    assert host.services.get("vmcompute") is None
+    host.enable_feature("VirtualMachinePlatform")
+    host.reboot()
+    assert host.services.get("vmcompute").start_type == "Manual"  # trigger-started on demand
+    assert host.services.get("hns") is not None
+
+
+def test_chunked_write_uses_exactly_the_free_space(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    vol = host.fs.volumes["D"]
+    vol.used_bytes = vol.total_bytes - 100  # 100 bytes free
+    with host.fs.open_write(r"D:\fits.bin") as out:
+        out.write(b"x" * 60)
+        out.write(b"y" * 40)
+    assert host.fs.free_bytes("D") == 0 and host.fs.size(r"D:\fits.bin") == 100
+    with pytest.raises(DiskFullError):
+        host.fs.write_bytes(r"D:\one-more.bin", b"z")
+
+
+def test_sparse_vhd_keeps_size_marker_and_space_accounting(tmp_path: Path) -> None:
+    host = load(tmp_path, volumes={"D": {"total_gb": 4, "used_gb": 0}})
+    vhd = r"C:\Users\dev\AppData\Local\wsl\{x}\ext4.vhdx"
+    host.fs.write_sparse(vhd, 6 * 1024**3, b"MARKER-1", make_parents=True)
+    assert host.fs.size(vhd) == 6 * 1024**3
+    with host.fs.open_read(vhd) as fh:
+        assert fh.read(10) == b"MARKER-1\x00\x00"
+    # A 6 GiB VHD does not fit on a 4 GiB D: (windows-facts A.6: the target needs the VHD's size).
+    host.fs.mkdir(r"D:\WSL")
+    with pytest.raises(DiskFullError):
+        host.fs.move(vhd, r"D:\WSL\ext4.vhdx")
+    assert host.fs.exists(vhd)
+    host.fs.copy(vhd, r"C:\backup.vhdx")
+    host.save()
+    again = h.SimHost.load("h1", state_dir=tmp_path, reload=True)
+    assert again.fs.entry(r"C:\backup.vhdx").sparse
+    with again.fs.open_read(r"C:\backup.vhdx") as fh:
+        assert fh.read(8) == b"MARKER-1"

@@ -17,7 +17,8 @@ from winfra.sim.models import host as h
 
 FAST = {"boot": {"downtime_s": 0.2, "readiness_delay_s": 0.1}}
 READY = (
-    "Get-Item -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\AutoLogonChecked' "
+    "Get-Item -LiteralPath "
+    "'HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\AutoLogonChecked' "
     "-ErrorAction Stop; 'success-ready'"
 )
 

@@ -398,3 +398,39 @@ def test_user_not_admitted_by_winrm_gets_access_denied(sim_endpoint: Any) -> Non
         "whoami"
     )
     assert result.std_out == f"{host.os.computer_name}\\plainuser\r\n".lower().encode()
+
+
+def test_skip_cmd_shell_needs_a_full_path(executor: HostExecutor) -> None:
+    shell = ShellContext("S", "Administrator")
+    with pytest.raises(FileNotFoundError):
+        executor.start(shell, "powershell.exe", ["-enc", wire.encode_command("x")], skip_cmd_shell=True)
+    with pytest.raises(FileNotFoundError):
+        executor.start(shell, "echo", ["hi"], skip_cmd_shell=True)
+    proc = executor.start(shell, r"C:\Windows\System32\hostname.exe", [], skip_cmd_shell=True)
+    chunk = proc.receive(5)
+    assert chunk is not None and chunk.stdout == f"{executor.host.os.computer_name}\r\n".encode()
+    # cmd.exe started directly still expands the variables of the command it runs.
+    proc = executor.start(
+        shell, r"C:\Windows\System32\cmd.exe", ["/c", "echo", "%COMPUTERNAME%"], skip_cmd_shell=True
+    )
+    chunk = proc.receive(5)
+    assert chunk is not None and chunk.stdout == f"{executor.host.os.computer_name}\r\n".encode()
+
+
+def test_skip_cmd_shell_through_pypsrp(sim_endpoint: Any) -> None:
+    from pypsrp.exceptions import WSManFaultError
+    from pypsrp.shell import Process, WinRS
+    from pypsrp.wsman import WSMan
+
+    host = sim_endpoint.executor.host
+    admin = host.users.require("Administrator")
+    wsman = WSMan(
+        "127.0.0.1", port=sim_endpoint.port, username=admin.name, password=admin.password, ssl=False
+    )
+    with wsman, WinRS(wsman) as shell:
+        with pytest.raises(WSManFaultError) as info:
+            Process(shell, "hostname.exe", no_shell=True).invoke()
+        assert info.value.code == 2147942402
+        process = Process(shell, r"C:\Windows\System32\hostname.exe", no_shell=True)
+        process.invoke()
+        assert process.stdout == f"{host.os.computer_name}\r\n".encode()

@@ -45,8 +45,12 @@ def make_host(tmp_path: Path, *, manage_move: bool = False, version: str = "2.4.
                                                     "supports_manage_move": manage_move}}},
         state_dir=tmp_path,
     )  # fmt: skip
-    create_distro(host, USER, "Ubuntu", ORIGINAL, marker=MARKER, size=64 * 1024, default=True, default_uid=1000)
-    create_distro(host, USER, "Debian", r"C:\Users\dev\AppData\Local\wsl\Debian", marker="debian", default_uid=1000)
+    create_distro(
+        host, USER, "Ubuntu", ORIGINAL, marker=MARKER, size=64 * 1024, default=True, default_uid=1000
+    )
+    create_distro(
+        host, USER, "Debian", r"C:\Users\dev\AppData\Local\wsl\Debian", marker="debian", default_uid=1000
+    )
     return host
 
 
@@ -118,7 +122,12 @@ def test_manage_move_keeps_guid(tmp_path: Path) -> None:
     guid = WslExe(host, USER).find("Ubuntu").guid  # type: ignore[union-attr]
     out = relocate(host, manage_move=True)
     assert out["method"] == "manage_move"
-    assert [s["step"] for s in out["steps"]] == ["wsl:terminate", "wsl:manage_move", "wsl:verify", "wsl:terminate"]
+    assert [s["step"] for s in out["steps"]] == [
+        "wsl:terminate",
+        "wsl:manage_move",
+        "wsl:verify",
+        "wsl:terminate",
+    ]
     assert WslExe(host, USER).find("Ubuntu").guid == guid  # type: ignore[union-attr]
     assert_intact(host, where=TARGET)
     assert_converges(host, manage_move=True)
@@ -134,7 +143,7 @@ def test_manage_move_keeps_guid(tmp_path: Path) -> None:
 def test_failure_before_data_moves_changes_nothing(tmp_path: Path, step: str, nth: int) -> None:
     host = make_host(tmp_path)
     host.set_faults([{"step": step, "nth": nth, "error": "Catastrophic failure Wsl/Service/E_FAIL"}])
-    with pytest.raises(PowerShellError, match="nothing was changed|unchanged"):
+    with pytest.raises(PowerShellError, match=r"nothing was changed|unchanged"):
         relocate(host)
     assert host.faults.unfired() == []
     assert_intact(host, where=ORIGINAL)
@@ -162,7 +171,7 @@ def test_failure_after_unregister_rolls_back_from_the_export(tmp_path: Path, ste
 def test_rollback_failing_too_keeps_backup_and_journal_then_next_run_finishes(tmp_path: Path) -> None:
     host = make_host(tmp_path)
     host.set_faults([{"step": "wsl:import", "nth": 1, "times": 2, "error": "Wsl/Service/E_FAIL"}])
-    with pytest.raises(PowerShellError, match="CRITICAL.*data is safe in"):
+    with pytest.raises(PowerShellError, match=r"CRITICAL.*data is safe in"):
         relocate(host)
     assert read_marker(host, r"D:\wsl\winfra-backup-Ubuntu.vhdx") == MARKER
     assert WslExe(host, USER).find("Ubuntu") is None
@@ -213,7 +222,7 @@ def test_connection_drop_after_import_finishes_bookkeeping(tmp_path: Path) -> No
 def test_disk_full_is_refused_by_the_preflight(tmp_path: Path) -> None:
     host = make_host(tmp_path)
     host.set_faults([{"disk_full": "D:"}])
-    with pytest.raises(PowerShellError, match="not enough free space on D:.*nothing was changed"):
+    with pytest.raises(PowerShellError, match=r"not enough free space on D:.*nothing was changed"):
         relocate(host)
     assert_intact(host, where=ORIGINAL)
     assert_clean(host)
@@ -236,11 +245,25 @@ def test_disk_filling_up_during_import_rolls_back(tmp_path: Path) -> None:
     assert_converges(host)
 
 
+def test_target_user_not_logged_on_is_refused_before_any_change(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    with host.lock:
+        host.users.require(USER).logged_on = False
+    with pytest.raises(PowerShellError, match="must be logged on for this step but is not"):
+        relocate(host)
+    with host.lock:
+        host.users.require(USER).logged_on = True
+    assert_intact(host, where=ORIGINAL)
+    assert_clean(host)
+
+
 def test_manage_move_access_denied_is_repaired(tmp_path: Path) -> None:
     # microsoft/WSL#40716: "Access is denied. Error code: Wsl/Service/MoveDistro/E_ACCESSDENIED";
     # the VHD was moved but BasePath was not updated.
     host = make_host(tmp_path, manage_move=True, version="2.7.7.0")
-    host.set_faults([{"step": "wsl:manage_move", "error": "Access is denied. Wsl/Service/MoveDistro/E_ACCESSDENIED"}])
+    host.set_faults(
+        [{"step": "wsl:manage_move", "error": "Access is denied. Wsl/Service/MoveDistro/E_ACCESSDENIED"}]
+    )
     out = relocate(host, manage_move=True)
     assert any(s["error_code"] == "Wsl/Service/MoveDistro/E_ACCESSDENIED" for s in out["steps"])
     assert "wsl:repair_base_path" in [s["step"] for s in out["steps"]]
@@ -268,7 +291,11 @@ def test_refusals(tmp_path: Path) -> None:
     with pytest.raises(PowerShellError, match="bare drive"):
         call(host, "wsl_relocate", {**params, "name": "Ubuntu", "location": "E:"})
     with pytest.raises(PowerShellError, match="already the location of distro 'Debian'"):
-        call(host, "wsl_relocate", {**params, "name": "Ubuntu", "location": r"C:\Users\dev\AppData\Local\wsl\Debian"})
+        call(
+            host,
+            "wsl_relocate",
+            {**params, "name": "Ubuntu", "location": r"C:\Users\dev\AppData\Local\wsl\Debian"},
+        )
     assert_intact(host, where=ORIGINAL)
 
 
@@ -329,7 +356,13 @@ def test_run_as_relocates_for_the_target_user(tmp_path: Path) -> None:
     host = make_host(tmp_path)
     inner = render_script(
         "wsl_relocate",
-        {"name": "Ubuntu", "location": TARGET, "keep_backup": False, "use_manage_move": False, "margin_bytes": 0},
+        {
+            "name": "Ubuntu",
+            "location": TARGET,
+            "keep_backup": False,
+            "use_manage_move": False,
+            "margin_bytes": 0,
+        },
     )
     rc, out, err = run_as(host, inner, USER, "Winsim-D3v-User!")
     assert rc == 0, err
@@ -344,7 +377,7 @@ def test_run_as_clear_errors(tmp_path: Path) -> None:
         run_as(host, inner, "nobody", "Some-Secret-1")
     with host.lock:
         host.users.add_user("newbie", "N3wbie-Pass!")
-    with pytest.raises(PowerShellError, match="no profile.*never logged on"):
+    with pytest.raises(PowerShellError, match=r"no profile.*never logged on"):
         run_as(host, inner, "newbie", "N3wbie-Pass!")
     with host.lock:
         host.create_profile("newbie")
@@ -359,7 +392,9 @@ def test_run_as_clear_errors(tmp_path: Path) -> None:
 
 def test_inner_failure_exit_code_and_stderr_come_back(tmp_path: Path) -> None:
     host = make_host(tmp_path)
-    inner = render_script("wsl_user_action", {"user": USER, "action": "set_version", "name": "Nope", "version": 2})
+    inner = render_script(
+        "wsl_user_action", {"user": USER, "action": "set_version", "name": "Nope", "version": 2}
+    )
     rc, out, err = run_as(host, inner, USER, "Winsim-D3v-User!")
     assert rc == 1 and out == [] and any("no WSL distro named 'Nope'" in line for line in err)
 
@@ -368,25 +403,184 @@ def test_user_actions_config_default_version_and_set_version(tmp_path: Path) -> 
     host = make_host(tmp_path)
     with host.lock:
         WslExe(host, USER).start("Ubuntu")
-    out = call(host, "wsl_user_action", {"user": USER, "action": "write_config", "content": "[wsl2]\nmemory=4GB\n",
-                                         "shutdown": True})  # fmt: skip
+    write = {"user": USER, "action": "write_config", "content": "[wsl2]\nmemory=4GB\n", "shutdown": True}
+    out = call(host, "wsl_user_action", write)
     assert out["changed"] and out["shutdown"]
     assert host.fs.read_bytes(r"C:\Users\dev\.wslconfig") == b"[wsl2]\nmemory=4GB\n"
     assert host.wsl.runtime_for(USER).running_distros == []
-    again = call(host, "wsl_user_action", {"user": USER, "action": "write_config", "content": "[wsl2]\nmemory=4GB\n",
-                                           "shutdown": True})  # fmt: skip
+    again = call(host, "wsl_user_action", write)
     assert again["changed"] is False and again["steps"] == []
     out = call(host, "wsl_user_action", {"user": USER, "action": "set_default_version", "version": 1})
     assert out["changed"]
     assert call(host, "get_wsl_user_state", {"user": USER})["default_version"] == 1
     create_distro(host, USER, "Legacy", r"D:\wsl\Legacy", marker="legacy-data", wsl_version=1)
-    out = call(host, "wsl_user_action", {"user": USER, "action": "set_version", "name": "Legacy", "version": 2,
-                                         "margin_bytes": 0})  # fmt: skip
+    convert = {"user": USER, "action": "set_version", "name": "Legacy", "version": 2, "margin_bytes": 0}
+    out = call(host, "wsl_user_action", convert)
     assert out["changed"]
     legacy = WslExe(host, USER).find("Legacy")
-    assert legacy is not None and legacy.wsl_version == 2 and read_marker(host, legacy.vhd_path) == "legacy-data"
+    assert (
+        legacy is not None and legacy.wsl_version == 2 and read_marker(host, legacy.vhd_path) == "legacy-data"
+    )
     create_distro(host, USER, "Legacy2", r"D:\wsl\Legacy2", marker="l2", wsl_version=1)
     host.set_faults([{"disk_full": "D:"}])
     with pytest.raises(PowerShellError, match="not enough free space on D:"):
-        call(host, "wsl_user_action", {"user": USER, "action": "set_version", "name": "Legacy2", "version": 2})
+        call(
+            host, "wsl_user_action", {"user": USER, "action": "set_version", "name": "Legacy2", "version": 2}
+        )
     assert WslExe(host, USER).find("Legacy2").wsl_version == 1  # type: ignore[union-attr]
+
+
+# --- over the wire: pyinfra State + @winrm connector + simulator endpoint (HTTP, NTLM) ----------
+
+
+class WireLab:
+    """One simulated dev box behind a real WinRM endpoint; pyinfra runs as winrm-admin while the
+    target user is dev (host data winfra_user / winfra_user_password)."""
+
+    def __init__(self, tmp_path: Path, *, manage_move: bool = False) -> None:
+        from winfra.sim.shell.executor import host_endpoint
+
+        self.tmp_path = tmp_path
+        self.sim = make_host(
+            tmp_path, manage_move=manage_move, version="2.5.10.0" if manage_move else "2.4.4.0"
+        )
+        self.endpoint = host_endpoint(self.sim)
+
+    def run(self, steps: list[tuple[Any, dict[str, Any]]]) -> Any:
+        from _winrm_harness import _tolerate_missing_connectors
+        from pyinfra.api import Config, Inventory, State
+        from pyinfra.api.connect import connect_all
+        from pyinfra.api.exceptions import PyinfraError
+        from pyinfra.api.operation import add_op
+        from pyinfra.api.operations import run_ops
+
+        _tolerate_missing_connectors()
+        data = {
+            "winrm_hostname": "127.0.0.1",
+            "winrm_port": self.endpoint.port,
+            "winrm_scheme": "http",
+            "winrm_user": ADMIN,
+            "winrm_password": "Winsim-Adm1n!",
+            "winfra_user": USER,
+            "winfra_user_password": "Winsim-D3v-User!",
+        }
+        state = State(Inventory(([("@winrm/wsl1", data)], {})), Config())
+        connect_all(state)
+        for op, kwargs in steps:
+            add_op(state, op, **kwargs)
+        try:
+            run_ops(state)
+        except PyinfraError as exc:
+            assert str(exc) == "No hosts remaining!"
+        for host in state.inventory:
+            if host.connected:
+                host.disconnect()
+        return state
+
+    def close(self) -> None:
+        self.endpoint.stop()
+
+
+@pytest.fixture
+def wire(tmp_path: Path) -> Any:
+    lab = WireLab(tmp_path)
+    yield lab
+    lab.close()
+
+
+def changed(state: Any) -> bool:
+    host = next(iter(state.inventory))
+    return any(data.operation_meta.did_change() for data in state.ops[host].values())
+
+
+def test_wire_relocation_as_target_user_with_export_failure_then_rerun(wire: WireLab) -> None:
+    from winfra.operations import wsl as ops
+
+    step = [(ops.distro_location, {"distro": "Ubuntu", "location": TARGET})]
+    wire.sim.set_faults([{"step": "wsl:export", "error": "Wsl/Service/E_FAIL"}])
+    state = wire.run(step)
+    assert {h.name for h in state.failed_hosts} == {"@winrm/wsl1"}
+    assert_intact(wire.sim, where=ORIGINAL)
+    wire.sim.set_faults([])
+    state = wire.run(step)
+    assert not state.failed_hosts and changed(state)
+    assert_intact(wire.sim, where=TARGET)
+    assert_clean(wire.sim)
+    runs = wire.sim.counters.snapshot()["scripts"].get("wsl_relocate", 0)  # type: ignore[union-attr]
+    state = wire.run(step)
+    assert not state.failed_hosts and not changed(state)
+    assert wire.sim.counters.snapshot()["scripts"].get("wsl_relocate", 0) == runs  # type: ignore[union-attr]
+
+
+def test_wire_config_version_and_default_as_target_user(wire: WireLab) -> None:
+    from winfra.operations import wsl as ops
+
+    create_distro(wire.sim, USER, "Legacy", r"D:\wsl\Legacy", marker="legacy-data", wsl_version=1)
+    steps = [
+        (ops.installed, {"default_version": 2}),
+        (ops.config, {"settings": {"wsl2": {"memory": "8GB", "swapFile": r"D:\wsl\swap.vhdx"}}}),
+        (ops.distro_version, {"distro": "Legacy", "version": 2}),
+    ]
+    state = wire.run(steps)
+    assert not state.failed_hosts
+    text = wire.sim.fs.read_bytes(r"C:\Users\dev\.wslconfig").decode("utf-8")
+    assert "memory=8GB" in text and "swapFile=D:\\\\wsl\\\\swap.vhdx" in text
+    assert not wire.sim.fs.exists(r"C:\Users\winrm-admin\.wslconfig")
+    legacy = WslExe(wire.sim, USER).find("Legacy")
+    assert (
+        legacy is not None
+        and legacy.wsl_version == 2
+        and read_marker(wire.sim, legacy.vhd_path) == "legacy-data"
+    )
+    state = wire.run(steps)
+    assert not state.failed_hosts and not changed(state)
+
+
+def test_wire_installed_from_pinned_msi_updates_package(wire: WireLab) -> None:
+    import hashlib
+
+    from winfra.operations import wsl as ops
+
+    url = "https://github.com/microsoft/WSL/releases/download/2.5.10/wsl.2.5.10.0.x64.msi"
+    body = b"MSI-winsim-wsl-2.5.10.0" * 100
+    wire.sim.add_artifact(url, body)
+    step = [(ops.installed, {"source": url, "sha256": hashlib.sha256(body).hexdigest(), "version": "2.5.10.0"})]
+    state = wire.run(step)
+    assert not state.failed_hosts
+    pkg = wire.sim.wsl.package
+    assert (pkg.kind, pkg.version, pkg.supports_manage_move) == ("package", "2.5.10.0", True)
+    assert wire.sim.counters.snapshot()["scripts"].get("wsl_install") == 1  # type: ignore[union-attr]
+    state = wire.run(step)
+    assert not state.failed_hosts and not changed(state)
+    assert wire.sim.counters.snapshot()["scripts"].get("wsl_install") == 1  # type: ignore[union-attr]
+
+
+def test_wire_install_failure_exit_code(wire: WireLab) -> None:
+    import hashlib
+
+    from winfra.operations import wsl as ops
+
+    url = "https://github.com/microsoft/WSL/releases/download/2.5.10/wsl.2.5.10.0.x64.msi"
+    body = b"MSI" * 10
+    wire.sim.add_artifact(url, body)
+    wire.sim.set_faults([{"step": "wsl:msi_install", "installer_exit_code": 1603}])
+    state = wire.run([(ops.installed, {"source": url, "sha256": hashlib.sha256(body).hexdigest(), "version": "2.5.10.0"})])
+    assert {h.name for h in state.failed_hosts} == {"@winrm/wsl1"}
+    assert wire.sim.wsl.package.version == "2.4.4.0"
+
+
+def test_wire_next_run_finishes_a_move_interrupted_after_unregister(wire: WireLab) -> None:
+    from winfra.operations import wsl as ops
+
+    def hook(step: str) -> None:
+        if step == "wsl:import":
+            raise DropConnection("injected: power cut after unregister")
+        wire.sim.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(wire.sim, hook=hook)
+    assert WslExe(wire.sim, USER).find("Ubuntu") is None
+    state = wire.run([(ops.distro_location, {"distro": "Ubuntu", "location": TARGET})])
+    assert not state.failed_hosts and changed(state)
+    assert_intact(wire.sim, where=TARGET)
+    assert_clean(wire.sim)

@@ -27,7 +27,8 @@ def test_error_records_become_lines_and_progress_is_dropped() -> None:
     text = "#< CLIXML\r\n" + _objs(
         PROGRESS,
         '<S S="Error">Write-Error : boom_x000D__x000A_</S>',
-        '<S S="Error">    + CategoryInfo          : NotSpecified: (:) [Write-Error], WriteErrorException_x000D__x000A_</S>',
+        '<S S="Error">    + CategoryInfo          : NotSpecified: (:) [Write-Error], '
+        "WriteErrorException_x000D__x000A_</S>",
         '<S S="Error">_x000D__x000A_</S>',
     )
     assert decode_stderr(text) == [

@@ -20,7 +20,7 @@ ADVERSARIAL = [
     "'",
     "'; Remove-Item -Recurse C:\\ ; '",
     "a\u2018b",  # left single quotation mark
-    "a\u2019b",  # right single quotation mark (the "it’s" of a word processor)
+    "a\u2019b",  # right single quotation mark (a word processor's apostrophe)
     "a\u201ab",  # single low-9 quotation mark
     "a\u201bb",  # single high-reversed-9 quotation mark
     "\u2019\u2019'\u2018",

@@ -38,6 +38,7 @@ from pyinfra.context import ctx_host, ctx_state
 from pyinfra_testing.util import FakeState, create_host
 
 from winfra.facts import windows as facts
+from winfra.facts.host import HostState
 from winfra.operations import windows as ops
 from winfra.powershell.scripts import parse_header, render_script
 
@@ -71,7 +72,7 @@ def host_state(data: dict[str, Any]) -> dict[str, Any]:
 
 def facts_from_state(state: dict[str, Any]) -> dict[str, Any]:
     line = [json.dumps(state)]
-    return {
+    views = {
         f"windows.{cls.__name__}": cls().process(line)
         for cls in (
             facts.WindowsInfo,
@@ -81,6 +82,7 @@ def facts_from_state(state: dict[str, Any]) -> dict[str, Any]:
             facts.LastBootTime,
         )
     }
+    return {"host.HostState": HostState().process(line), **views}
 
 
 def describe_command(command: Any) -> Any:

@@ -145,3 +145,10 @@ def test_validate_settings_lists_every_problem_with_host() -> None:
         wslconfig.validate_settings({"wsl2": {"memory": "1.5GB", "swap": "4gb"}, "wls2": {"x": 1}}, "win1")
     lines = str(info.value).splitlines()
     assert len(lines) == 3 and all(line.startswith("win1: .wslconfig ") for line in lines)
+
+
+def test_list_values_are_comma_separated() -> None:
+    out = wslconfig.validate_settings({"experimental": {"ignoredPorts": [3000, 9000]}}, "win1")
+    assert out == {"experimental": {"ignoredPorts": "3000,9000"}}
+    with pytest.raises(WslConfigError, match="ignoredPorts"):
+        wslconfig.validate_settings({"experimental": {"ignoredPorts": [3000, "x"]}}, "win1")

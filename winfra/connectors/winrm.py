@@ -44,11 +44,11 @@ from winfra.powershell import wire
 from winfra.powershell.scripts import is_read_only, parse_header
 from winfra.transport.base import (
     AuthenticationFailed,
+    PowerShellSession,
     Result,
     SessionCounters,
     TransferError,
 )
-from winfra.transport.clixml import decode_stderr, split_lines
 from winfra.transport.winrs import TransportConfigError, WinRSSession
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,8 @@ class WinRMConnectorData(TypedDict, total=False):
     winrm_port: int
     winrm_scheme: str
     winrm_user: str
-    winrm_password: str
+    # A HiddenValue keeps the password out of pyinfra's own printing of host data.
+    winrm_password: str | HiddenValue
     winrm_transport: str
     winrm_cert_validation: str
     winrm_ca_trust_path: str
@@ -138,7 +139,7 @@ class WinRMConnector(BaseConnector):
 
     def __init__(self, state: Any, host: Any) -> None:
         super().__init__(state, host)
-        self._session: WinRSSession | None = None
+        self._session: PowerShellSession | None = None
         # (su_user, command text, env, chdir) -> Result of a read-mode script (ARCHITECTURE.md).
         self._fact_cache: dict[tuple[Any, ...], Result] = {}
 
@@ -171,7 +172,9 @@ class WinRMConnector(BaseConnector):
         scheme = str(self._setting("winrm_scheme") or "https").lower()
         if scheme not in ("http", "https"):
             raise WinRMSettingsError(f"{where}: winrm_scheme must be 'https' or 'http', got {scheme!r}")
-        port = self._setting("winrm_port", "ssh_port") or (5986 if scheme == "https" else 5985)
+        port = self._setting("winrm_port", "ssh_port")
+        if port is None:
+            port = 5986 if scheme == "https" else 5985
         if not isinstance(port, int) or not 0 < port < 65536:
             raise WinRMSettingsError(f"{where}: winrm_port must be a TCP port number, got {port!r}")
         transport = str(self._setting("winrm_transport") or "ntlm").lower()
@@ -332,7 +335,7 @@ class WinRMConnector(BaseConnector):
         self._fact_cache.clear()
         self._drop_session()
 
-    def _require_session(self) -> WinRSSession:
+    def _require_session(self) -> PowerShellSession:
         if self._session is None:
             # pyinfra connects before running anything; this covers a host used after disconnect.
             raise ConnectionError(f"{self.host.name}: not connected")
@@ -425,12 +428,7 @@ class WinRMConnector(BaseConnector):
                     "_shell_executable='cmd' (or call cmd.exe /c from PowerShell)"
                 )
             data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-            rc, out, err = session.execute(
-                raw, [data] if data is not None else None, timeout, powershell=False
-            )
-            result = Result(
-                rc, split_lines(out.decode("utf-8", "replace")), decode_stderr(err.decode("utf-8", "replace"))
-            )
+            result = session.run_native(raw, data, timeout)
         elif su_user:
             result_or_error = self._run_as(session, raw, su_user, arguments, env, chdir, timeout, stdin)
             if isinstance(result_or_error, str):
@@ -445,7 +443,7 @@ class WinRMConnector(BaseConnector):
 
     def _run_as(
         self,
-        session: WinRSSession,
+        session: PowerShellSession,
         raw: str,
         su_user: str,
         arguments: dict[str, Any],

@@ -139,7 +139,8 @@ class WinSimConnector(WinRMConnector):
                 self.sim_name,
                 profile=self.data.get("winsim_profile") or "win11-devbox",
                 overrides=overrides,
-                faults=faults,
+                # Host data declares the plan: no winsim_faults means no faults this run.
+                faults=faults if faults is not None else [],
                 state_dir=self.data.get("winsim_state_dir"),
             )
         except (ProfileError, FaultPlanError, SimHostError) as exc:

@@ -32,7 +32,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import FunctionCommand, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 
-from winfra.acquire import acquire
+from winfra.acquire import acquire, check_input
 from winfra.facts.docker import ContainerCompatibility, DockerDesktop, DockerEngine, DockerUserConfig
 from winfra.facts.windows import OptionalFeatures, WindowsInfo
 from winfra.facts.wsl import WslInstallation
@@ -203,6 +203,7 @@ def engine(
     isolation: str = "process",
     allow_unverified: bool = False,
     timeout: int = 120,
+    reboot_options: dict[str, Any] | None = None,
 ):
     """
     Install or upgrade the native Docker engine (Windows containers) from a static zip.
@@ -217,6 +218,8 @@ def engine(
     + isolation: ``process`` (Containers feature) or ``hyperv`` (Containers and Hyper-V).
     + allow_unverified: accept a zip without a checksum (warns).
     + timeout: seconds to wait for ``docker version`` after (re)starting the engine.
+    + reboot_options: keyword arguments for ``windows.reboot_if_needed`` (``timeout``, ``delay``,
+      ``connect_timeout``, ``poll_interval``) when the features need a restart.
 
     Ensures the features through ``windows.feature`` and reboots through
     ``windows.reboot_if_needed`` when they are pending. Registers the service with
@@ -245,6 +248,14 @@ def engine(
         raise DockerOperationError(
             f"{host.name}: timeout={timeout!r} must be an integer of at least 5 seconds"
         )
+    allowed = {"timeout", "delay", "connect_timeout", "poll_interval"}
+    if reboot_options is not None and (not isinstance(reboot_options, dict) or set(reboot_options) - allowed):
+        raise DockerOperationError(
+            f"{host.name}: reboot_options={reboot_options!r} may only set {', '.join(sorted(allowed))}"
+        )
+
+    # Bad source/sha256 must fail before the feature step changes anything.
+    check_input(source, sha256, allow_unverified=allow_unverified)
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_home"):
@@ -264,7 +275,7 @@ def engine(
     features = ["containers"] + (["hyper-v"] if isolation == "hyperv" else [])
     feature, reboot_if_needed = _feature_ops()
     yield from feature._inner(features=features)
-    yield from reboot_if_needed._inner(features=features)
+    yield from reboot_if_needed._inner(features=features, **(reboot_options or {}))
 
     eng = host.get_fact(DockerEngine)
     dockerd = ntpath.join(install_dir, "dockerd.exe")
@@ -512,6 +523,7 @@ def desktop(
     if isinstance(users, str):
         users = [users]
     users = [u.strip() for u in users if isinstance(u, str) and u.strip()]
+    check_input(source, sha256, allow_unverified=allow_unverified)
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_server"):

@@ -37,6 +37,7 @@ from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, StringCommand, operation
 from pyinfra.api.exceptions import ConnectError, OperationValueError
 
+from winfra.facts.host import HostState
 from winfra.facts.windows import (
     FEATURE_DISABLE_PENDING,
     FEATURE_ENABLE_PENDING,
@@ -160,8 +161,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
     Enable (or disable) Windows features: optional features on a client, roles on Windows Server.
 
     + features: a name or a list of names. Accepted: ``hyper-v`` (client: Microsoft-Hyper-V-All
-      and Microsoft-Hyper-V;
-      Server: the Hyper-V role with management tools), ``containers``, ``wsl``/``wsl2``
+      and Microsoft-Hyper-V; Server: the Hyper-V role with management tools), ``containers``, ``wsl``/``wsl2``
       (VirtualMachinePlatform, plus Microsoft-Windows-Subsystem-Linux before Windows 11 build
       22000, as ``wsl --install`` does), ``VirtualMachinePlatform``,
       ``Microsoft-Windows-Subsystem-Linux``, ``HypervisorPlatform``, ``Microsoft-Hyper-V``.
@@ -223,6 +223,17 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
     for target in targets:
         state = _feature_state(target, optional, roles)
         if state is None:
+            # The whole host state is the same cached command: reading it costs no round trip.
+            query_error = ((host.get_fact(HostState) or {}).get("features") or {}).get("error")
+            if query_error:
+                yield _fail_host(
+                    f"{host.name}: could not read the state of {target.name}: {query_error}. Fix: check "
+                    "that DISM works on the host (Get-WindowsOptionalFeature -Online) and run again"
+                )
+                return
+            if not present:
+                notes.append(f"{target.name} (not available on this host)")
+                continue
             yield _fail_host(
                 f"{host.name}: the {'optional feature' if target.kind == OPTIONAL else 'server role'} "
                 f"{target.name} does not exist on {info.get('caption') or 'this host'} "

@@ -225,7 +225,7 @@ def config(
         return
 
     if state.config.DIFF:
-        host.log(f"Will {'update' if old is not None else 'create'} .wslconfig of {name}", logger.info)
+        logger.info(f"{host.print_prefix}Will {'update' if old is not None else 'create'} .wslconfig of {name}")
         for line in difflib.unified_diff(
             (old or "").replace("\r\n", "\n").splitlines(),
             rendered.splitlines(),
@@ -259,11 +259,11 @@ def config(
 
 
 @operation()
-def distro_version(name: str, version: int = 2, user: str | None = None):
+def distro_version(distro: str, version: int = 2, user: str | None = None):
     """
     Convert a distro between WSL1 and WSL2 (``wsl --set-version``).
 
-    + name: the distro.
+    + distro: the distro's name (pyinfra reserves ``name=`` for the operation's own name).
     + version: 1 or 2.
     + user: target user (default host data ``winfra_user``, else the WinRM user).
 
@@ -274,9 +274,9 @@ def distro_version(name: str, version: int = 2, user: str | None = None):
 
     .. code:: python
 
-        wsl.distro_version(name="Ubuntu", version=2)
+        wsl.distro_version(distro="Ubuntu", version=2)
     """
-    _distro_name(name)
+    name = _distro_name(distro, "distro")
     if version not in (1, 2):
         raise OperationValueError(f"{host.name}: version={version!r}: use 1 or 2")
     user_name, su = _user(user)
@@ -336,11 +336,11 @@ def check_location(location: str, host_name: str, name: str) -> str:
 
 
 @operation()
-def distro_location(name: str, location: str, user: str | None = None, keep_backup: bool = False):
+def distro_location(distro: str, location: str, user: str | None = None, keep_backup: bool = False):
     """
     Move a WSL2 distro's virtual disk to ``location`` without losing data.
 
-    + name: the distro (not ``docker-desktop*``: use ``docker.desktop_data_location``).
+    + distro: the distro's name (not ``docker-desktop*``: use ``docker.desktop_data_location``).
     + location: absolute target directory, e.g. ``D:\\wsl\\Ubuntu`` (not a bare drive).
     + user: target user (default host data ``winfra_user``, else the WinRM user).
     + keep_backup: keep the exported VHD next to the location after a successful move.
@@ -357,9 +357,9 @@ def distro_location(name: str, location: str, user: str | None = None, keep_back
 
     .. code:: python
 
-        wsl.distro_location(name="Ubuntu", location="D:\\\\wsl\\\\Ubuntu")
+        wsl.distro_location(distro="Ubuntu", location="D:\\\\wsl\\\\Ubuntu")
     """
-    _distro_name(name)
+    name = _distro_name(distro, "distro")
     if name.lower().startswith("docker-desktop"):
         raise OperationValueError(
             f"{host.name}: {name} belongs to Docker Desktop, which undoes or breaks a manual move "
@@ -385,7 +385,7 @@ def distro_location(name: str, location: str, user: str | None = None, keep_back
         if current["version"] != 2:
             raise OperationValueError(
                 f"{host.name}: {name} is a WSL1 distro; convert it first with "
-                f"wsl.distro_version(name={name!r}, version=2)"
+                f"wsl.distro_version(distro={name!r}, version=2)"
             )
         for other in distros:
             if other["name"] != current["name"] and normalize_windows_path(other["base_path"]) == (

@@ -51,7 +51,7 @@ def ps_unquote(literal: str) -> str:
         if char in SINGLE_QUOTES:
             if i + 1 < len(body) and body[i + 1] in SINGLE_QUOTES:
                 # Two quotes in a row: "the first is the escape and append the second quote"
-                # (PowerShell tokenizer.cs ScanStringLiteral), so a mixed pair such as '’
+                # (PowerShell tokenizer.cs ScanStringLiteral), so a mixed pair such as ' followed by U+2019
                 # yields the second character.
                 out.append(body[i + 1])
                 i += 2

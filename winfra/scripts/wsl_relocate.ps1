@@ -277,7 +277,7 @@ $d = Get-WinfraDistro -Name $name
 
 # -- resume an interrupted move ------------------------------------------------------------------
 if ($null -eq $d) {
-    if ($null -ne $journal -and (Test-Path -LiteralPath $journal.backup)) {
+    if ($null -ne $journal -and $journal.backup -and (Test-Path -LiteralPath $journal.backup)) {
         # Interrupted after unregister: finish the move from the verified export.
         $result['from'] = $journal.from
         $result['backup'] = $journal.backup
@@ -303,6 +303,9 @@ if ((Get-WinfraNormPath $d.base) -eq (Get-WinfraNormPath $target)) {
         $result['method'] = 'resume'
         $r = Test-WinfraStarts -Name $name
         if (-not $r.ok) {
+            if (-not $journal.backup) {
+                throw "winfra: '$name' is at $target but does not start ($($r.error_code)); journal kept at $journalPath."
+            }
             Invoke-WinfraRollback -Journal $journal -Why "'$name' does not start at $target ($($r.error_code))"
         }
         Restore-WinfraIdentity -Journal $journal
@@ -353,6 +356,19 @@ if (Test-Path -LiteralPath $movedVhd) {
 }
 if (-not (Test-Path -LiteralPath $d.vhd_path)) {
     throw "winfra: the VHD of '$name' is missing at $($d.vhd_path) and not at $movedVhd; repair the registration by hand."
+}
+# WSL2 cannot start its VM without the user's interactive logon session (CreateVm 0x8007023f,
+# windows-facts A.7, microsoft/WSL#8072), and the move is verified by starting the distro.
+$mySid = [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+$hasSession = $false
+foreach ($proc in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
+    $owner = Invoke-CimMethod -InputObject $proc -MethodName GetOwnerSid
+    if ($owner.Sid -eq $mySid) {
+        $hasSession = $true
+    }
+}
+if (-not $hasSession) {
+    throw "winfra: $env:USERNAME must be logged on for this step but is not (WSL2 needs the user's interactive session to start the distro, microsoft/WSL#8072). Log on as $env:USERNAME and re-run; nothing was changed."
 }
 $vhdSize = (Get-Item -LiteralPath $d.vhd_path).Length
 $targetDrive = $target.Substring(0, 1)

@@ -128,3 +128,15 @@ class PowerShellSession(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the channel; never raises for a dead host."""
+
+    def run_native(
+        self, command_line: str, stdin: bytes | None = None, timeout: float | None = None
+    ) -> Result:
+        """Run a cmd.exe command line without PowerShell (``_shell_executable="cmd"``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot run cmd.exe command lines")
+
+    def set_connect_timeout(self, seconds: float | None) -> None:  # noqa: B027 - optional hook
+        """Use a short connect/read timeout (a reboot wait loop), or the normal ones for None."""
+
+    def set_max_envelope_size_kb(self, kb: int | None) -> None:  # noqa: B027 - optional hook
+        """The server's MaxEnvelopeSizekb, once known (sizes transfer chunks)."""

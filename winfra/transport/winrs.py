@@ -391,7 +391,11 @@ class WinRSSession(PowerShellSession):
             self._shell_id = None
         elif FAULT_QUOTA_MAX_OPERATIONS in codes:
             self._delete_shell_quietly()
-        elif isinstance(exc, (requests.exceptions.RequestException, InvalidCredentialsError, OSError)):
+        elif isinstance(
+            exc, (requests.exceptions.RequestException, InvalidCredentialsError, WinRMTransportError, OSError)
+        ):
+            # The connection or its NTLM/encryption context is gone (reboot, service restart):
+            # start the next request from a fresh TCP connection, login and shell.
             self._reset_connection()
 
     def _cannot_have_run(self, exc: BaseException) -> bool:
@@ -399,6 +403,11 @@ class WinRSSession(PowerShellSession):
         if codes & {FAULT_SHELL_NOT_FOUND, FAULT_QUOTA_MAX_OPERATIONS}:
             return True
         if _never_connected(exc):
+            return True
+        if isinstance(exc, WinRMTransportError) and not str(exc.response_text or "").strip():
+            # An HTTP error with no SOAP body: the HTTP/auth layer refused the request (after a
+            # reboot the server cannot decrypt a body sealed with the old NTLM session key), so
+            # WinRM never processed it; WS-Man processing errors come back as SOAP faults.
             return True
         # The server rejected the request before running anything: the auth context it knew was
         # lost (the host rebooted, or the service restarted) after we had logged in once.
@@ -559,6 +568,21 @@ class WinRSSession(PowerShellSession):
         if command.stdin is not None:
             chunks = _chunks(command.stdin, send_chunk_size(self.max_envelope_kb))
         rc, out, err = self.execute(command.command_line, chunks, timeout)
+        return Result(
+            rc, split_lines(out.decode("utf-8", "replace")), decode_stderr(err.decode("utf-8", "replace"))
+        )
+
+    def run_native(
+        self, command_line: str, stdin: bytes | None = None, timeout: float | None = None
+    ) -> Result:
+        chunks = (
+            None
+            if stdin is None
+            else _chunks(stdin, send_chunk_size(self.max_envelope_kb))
+            if stdin
+            else [b""]
+        )
+        rc, out, err = self.execute(command_line, chunks, timeout, powershell=False)
         return Result(
             rc, split_lines(out.decode("utf-8", "replace")), decode_stderr(err.decode("utf-8", "replace"))
         )

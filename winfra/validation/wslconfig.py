@@ -321,7 +321,7 @@ def parse_wslconfig(text: str) -> tuple[dict[str, dict[str, str]], list[Problem]
             problems.append(
                 Problem(
                     setting,
-                    f"invalid escape {bad_escape} in {raw.strip()!r} (WSL ignores the whole line)",
+                    f"invalid escape {bad_escape} in '{raw.strip()}' (WSL ignores the whole line)",
                     "double every backslash in Windows paths, e.g. C:\\\\Users\\\\me",
                 )
             )
@@ -347,6 +347,9 @@ def format_value(section: str, key: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        # Lists (experimental.ignoredPorts) are comma-separated, as templates/wslconfig.j2 writes them.
+        return ",".join(format_value(section, key, item) for item in value)
     if not isinstance(value, str):
         raise WslConfigError(
             f"{section}.{key}: expected a string, number or boolean, got {type(value).__name__}"

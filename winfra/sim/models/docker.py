@@ -537,6 +537,16 @@ def start_engine(host: SimHost, service_name: str = "docker") -> str | None:
             if a == "--config-file" and i + 1 < len(flags):
                 config_path = flags[i + 1]
         cfg, err = read_daemon_config(host, config_path, version, flags)
+        if err is None and cfg is not None and cfg.get("data-root"):
+            # dockerd creates its root directory at startup; a path on a volume the host does not
+            # have fails there (wording: Go's os.MkdirAll error with the Win32 text of
+            # ERROR_PATH_NOT_FOUND; the exact prefix is an assumption).
+            root = str(cfg["data-root"])
+            try:
+                host.fs.volume_of(root)
+                host.fs.mkdir(root)
+            except (OSError, ValueError):
+                err = f"failed to start daemon: mkdir {root}: The system cannot find the path specified."
         if err is None and cfg is not None:
             group = cfg.get("group") or ",".join(_flag_values(flags).get("group", []))
             if group:

@@ -82,6 +82,10 @@ class FileEntry:
     data: bytes | None = None  # inline content
     blob: str | None = None  # blob file name under <state dir>/blobs
     mtime: float = 0.0
+    # A sparse file: ``data`` holds its first bytes, the rest up to ``size`` reads as zeros
+    # (a VHD with a realistic size and a small content marker; NTFS sparse files:
+    # https://learn.microsoft.com/windows/win32/fileio/sparse-files).
+    sparse: bool = False
 
 
 def normalize_path(path: str) -> str:
@@ -221,7 +225,39 @@ class FileSystem:
             raise IsADirectoryError(21, f"Access to the path '{entry.path}' is denied.", entry.path)
         if entry.blob is not None:
             return (self.blob_dir / entry.blob).read_bytes()
+        if entry.sparse:
+            head = entry.data or b""
+            return head + bytes(max(0, entry.size - len(head)))
         return entry.data or b""
+
+    def write_sparse(self, path: str, size: int, head: bytes = b"", *, make_parents: bool = False) -> None:
+        """Create or overwrite a file of ``size`` bytes whose content is ``head`` then zeros.
+
+        The volume is charged the full ``size`` (the simulator has no allocation units), so moves
+        and copies of a large VHD hit "not enough space" like the real file would."""
+        if len(head) > INLINE_LIMIT or len(head) > size:
+            raise ValueError("a sparse file's head must fit inline and within its size")
+        canon = normalize_path(path)
+        vol = self.volume_of(canon)
+        parent = parent_of(canon)
+        if parent is not None and not self.is_dir(parent):
+            if not make_parents:
+                raise SimFileNotFoundError(parent)
+            self.mkdir(parent)
+        old = self._entries.get(canon.lower())
+        if old is not None and old.is_dir:
+            raise IsADirectoryError(21, f"Access to the path '{canon}' is denied.", canon)
+        if size > vol.free_bytes:
+            if self.on_disk_full:
+                self.on_disk_full(vol.letter)
+            raise DiskFullError(canon)
+        if old is not None:
+            self._drop(old)
+        vol.used_bytes += size
+        path_case = old.path if old is not None else canon
+        self._entries[path_case.lower()] = FileEntry(
+            path_case, False, size, data=bytes(head), mtime=time.time(), sparse=True
+        )
 
     def write_bytes(self, path: str, data: bytes, *, make_parents: bool = False) -> None:
         """Create or overwrite a file with exactly ``data`` (atomic: all or nothing)."""
@@ -260,6 +296,8 @@ class FileSystem:
         if entry.blob is not None:
             with open(self.blob_dir / entry.blob, "rb") as fh:
                 yield fh
+        elif entry.sparse:
+            yield _SparseReader(entry.data or b"", entry.size)  # type: ignore[misc]
         else:
             yield io.BytesIO(entry.data or b"")
 
@@ -341,6 +379,9 @@ class FileSystem:
             raise IsADirectoryError(21, f"Access to the path '{s.path}' is denied.", s.path)
         if not overwrite and self.exists(dst):
             raise SimFileExistsError(normalize_path(dst))
+        if s.sparse:
+            self.write_sparse(dst, s.size, s.data or b"")
+            return
         with self.open_read(s.path) as fh, self.open_write(dst) as out:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 out.write(chunk)
@@ -370,6 +411,7 @@ class FileSystem:
                     "mtime": e.mtime,
                     **({"blob": e.blob} if e.blob else {}),
                     **({"data": base64.b64encode(e.data).decode()} if e.data else {}),
+                    **({"sparse": True} if e.sparse else {}),
                 }
                 for e in self._entries.values()
             ],
@@ -387,10 +429,36 @@ class FileSystem:
             entry = FileEntry(
                 e["path"], e["is_dir"], e.get("size", 0), data, e.get("blob"), e.get("mtime", 0)
             )
+            entry.sparse = bool(e.get("sparse"))
             if not entry.is_dir and entry.data is None and entry.blob is None:
                 entry.data = b""
             fs._entries[entry.path.lower()] = entry
         return fs
+
+
+class _SparseReader:
+    """Reads a sparse file: its head, then zeros up to its size."""
+
+    def __init__(self, head: bytes, size: int) -> None:
+        self._head = head
+        self._size = size
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        remaining = self._size - self._pos
+        if remaining <= 0:
+            return b""
+        n = remaining if n is None or n < 0 else min(n, remaining)
+        start = self._pos
+        self._pos += n
+        head_part = self._head[start : start + n] if start < len(self._head) else b""
+        return head_part + bytes(n - len(head_part))
+
+    def __enter__(self) -> _SparseReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 class _Writer:
@@ -408,7 +476,8 @@ class _Writer:
 
     def write(self, data: bytes) -> int:
         # The old content is freed only when the new one commits, as with a temp-file replace.
-        if self.size + len(data) > self._vol.free_bytes:
+        # used_bytes already includes what this writer wrote so far.
+        if len(data) > self._vol.free_bytes:
             if self._fs.on_disk_full:
                 self._fs.on_disk_full(self._vol.letter)
             raise DiskFullError(self._canon)

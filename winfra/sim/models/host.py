@@ -30,6 +30,7 @@ import copy
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import threading
@@ -46,6 +47,8 @@ from winfra.sim.models.faults import FaultPlan
 from winfra.sim.models.filesystem import FileSystem
 from winfra.sim.models.registry import REG_DWORD, REG_EXPAND_SZ, REG_SZ, Registry
 from winfra.sim.models.wsl import WslPackage, WslState
+
+log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 DEFAULT_STATE_DIR = ".winsim"
@@ -742,6 +745,15 @@ class SimHost:
                 state_file = host_dir / "state.json"
                 if state_file.is_file():
                     host = cls._from_state(name, host_dir, json.loads(state_file.read_text("utf-8")))
+                    if profile and host.profile_name and profile != host.profile_name:
+                        log.warning(
+                            "host %s: saved state (profile %s) in %s wins over profile %s; run "
+                            "`python -m winfra.sim reset` to rebuild it",
+                            name,
+                            host.profile_name,
+                            host_dir,
+                            profile,
+                        )
                 else:
                     from winfra.sim.models.profile import load_profile
 
@@ -1118,6 +1130,26 @@ class SimHost:
     def _derive_hypervisor(self) -> None:
         on = any(self.features.is_enabled(n) for n in HYPERVISOR_FEATURES)
         self.hardware.hypervisor_present = bool(on and self.hardware.virtualization_usable())
+        # The Host Compute Service and Host Network Service come with VirtualMachinePlatform,
+        # Hyper-V and Containers; wsl.exe detects VMP through them (windows-facts A.1) and
+        # `wsl --status` warns when vmcompute is missing (microsoft/WSL WslClient.cpp Status()).
+        if any(self.features.is_enabled(n) for n in (*HYPERVISOR_FEATURES, "Containers")):
+            for name, display in (
+                ("vmcompute", "Hyper-V Host Compute Service"),
+                ("hns", "Host Network Service"),
+            ):
+                if self.services.get(name) is None:
+                    self.services.add(
+                        Service(
+                            name,
+                            display,
+                            "Running",
+                            "Manual",
+                            r"C:\Windows\system32\vmcompute.exe"
+                            if name == "vmcompute"
+                            else r"C:\Windows\system32\svchost.exe -k NetSvcs -p",
+                        )
+                    )
 
     def advance(self) -> None:
         """Apply what time has made due: a scheduled reboot, the readiness key. The endpoint

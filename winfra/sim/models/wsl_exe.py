@@ -427,7 +427,7 @@ def create_distro(
         else:
             host.fs.mkdir(base + "\\rootfs")
             host.fs.write_bytes(base + "\\rootfs\\" + ROOTFS_MARKER_FILE, marker.encode("utf-8"))
-        d = exe.register(name, base, wsl_version=wsl_version, default_uid=default_uid)
+        exe.register(name, base, wsl_version=wsl_version, default_uid=default_uid)
         if default:
             exe.set_default(name)
         host.save()

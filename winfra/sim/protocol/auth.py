@@ -131,10 +131,21 @@ class ConnectionAuth:
         return self.ctx is not None and self.user is not None
 
 
-def ntlm_step(state: ConnectionAuth, store: UserStore, token: bytes) -> bytes | None:
-    """Feed one NTLM token; return the token to send back, or None once authenticated.
+@dataclass
+class StepResult:
+    """One step of the NTLM/Negotiate exchange: the token to send back, and whether the client
+    is now authenticated (then the token, if any, goes on the successful reply)."""
 
-    Raises AuthError for a bad token or wrong credentials.
+    token: bytes | None
+    complete: bool
+
+
+def ntlm_step(state: ConnectionAuth, store: UserStore, token: bytes) -> StepResult:
+    """Feed one token of the ``Negotiate``/``NTLM`` exchange.
+
+    pyspnego's ``negotiate`` acceptor takes both raw NTLM tokens (pywinrm, requests_ntlm, testinfra)
+    and SPNEGO-wrapped ones (pypsrp's default ``auth="negotiate"``); without Kerberos it settles on
+    NTLM. Raises AuthError for a malformed token or wrong credentials.
     """
     store.refresh()
     with _ENV_LOCK:
@@ -144,11 +155,11 @@ def ntlm_step(state: ConnectionAuth, store: UserStore, token: bytes) -> bytes | 
             if state.ctx is None or state.user is not None:
                 # A new NEGOTIATE on an authenticated connection starts over (requests_ntlm does
                 # this when a server answers 401 again).
-                state.ctx = spnego.server(protocol="ntlm")
+                state.ctx = spnego.server(protocol="negotiate")
                 state.user = None
             ctx = state.ctx
             out = ctx.step(token)  # type: ignore[attr-defined]
-        except spnego.exceptions.SpnegoError as exc:
+        except Exception as exc:  # SpnegoError, or a parser error on a garbled token
             state.ctx = None
             raise AuthError("NTLM authentication failed") from exc
         finally:
@@ -158,8 +169,8 @@ def ntlm_step(state: ConnectionAuth, store: UserStore, token: bytes) -> bytes | 
                 os.environ["NTLM_USER_FILE"] = previous
     if ctx.complete:  # type: ignore[attr-defined]
         state.user = store.canonical(ctx.client_principal or "")  # type: ignore[attr-defined]
-        return None
-    return out
+        return StepResult(out or None, True)
+    return StepResult(out, False)
 
 
 def decrypt(state: ConnectionAuth, body: bytes) -> bytes:

@@ -17,12 +17,14 @@ threads become greenlets; nothing here blocks without yielding (waits are on pat
 from __future__ import annotations
 
 import base64
+import inspect
 import logging
 import shutil
 import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +43,9 @@ DEFAULT_MAX_ENVELOPE_KB = 500
 MAX_TIMEOUT_S = 60.0
 DEFAULT_MAX_SHELLS_PER_USER = 30
 DEFAULT_MAX_OPERATIONS_PER_USER = 1500
+# Shell IdleTimeout: 7,200,000 ms observed on Server 2016+ (anchors-and-winrm.md §3.3; the pypsrp
+# recordings show rsp:IdleTimeOut PT7200.000S). An idle shell is deleted with its processes.
+DEFAULT_IDLE_TIMEOUT_S = 7200.0
 # Refuse to even read a body this many times larger than MaxEnvelopeSizekb (then drop the socket).
 _READ_CAP_FACTOR = 4
 
@@ -67,6 +72,14 @@ class _Shell:
     operations: int = 1
     commands: dict[str, _Command] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def _parameters(func: Callable[..., Any]) -> set[str]:
+    try:
+        return set(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 class _Unencrypted(Exception):
@@ -104,7 +117,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        try:
+            # Headers and body go out in one write (see _reply), and without Nagle's delay: a
+            # request/response protocol otherwise waits for the peer's delayed ACK (~40 ms) on
+            # every reply.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.auth_state = auth.ConnectionAuth()
+        self._final_auth: str | None = None
         self.endpoint = self.server.endpoint
         self.endpoint._track(self.connection, True)
 
@@ -133,10 +154,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers or []:
             self.send_header(name, value)
+        final_auth, self._final_auth = self._final_auth, None
+        if final_auth and status != 401:
+            self.send_header("WWW-Authenticate", final_auth)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n")  # end of headers; sent with the body below
+        self._headers_buffer.append(body)
+        self.wfile.write(b"".join(self._headers_buffer))
+        self._headers_buffer = []
         self.endpoint.counters.add("bytes_out", len(body))
 
     def _reply_401(self) -> None:
@@ -235,11 +260,15 @@ class _Handler(BaseHTTPRequestHandler):
                 token = base64.b64decode(value.strip(), validate=True)
             except ValueError as exc:
                 raise auth.AuthError("malformed token") from exc
-            out = auth.ntlm_step(self.auth_state, endpoint._users, token)
-            if out is not None:
+            step = auth.ntlm_step(self.auth_state, endpoint._users, token)
+            if not step.complete:
                 endpoint.counters.add("http_401")
-                self._reply(401, b"", [("WWW-Authenticate", f"{scheme} {base64.b64encode(out).decode()}")])
+                challenge = base64.b64encode(step.token or b"").decode()
+                self._reply(401, b"", [("WWW-Authenticate", f"{scheme} {challenge}")])
                 return None, False
+            if step.token:
+                # SPNEGO's final token (mechListMIC) goes on the successful reply, as HTTP.sys does.
+                self._final_auth = f"{scheme} {base64.b64encode(step.token).decode()}"
         elif header:
             raise auth.AuthError(f"unsupported scheme {scheme!r}")
         if not self.auth_state.complete:
@@ -273,6 +302,7 @@ class WinRMEndpoint:
         max_envelope_kb: int = DEFAULT_MAX_ENVELOPE_KB,
         max_operations_per_user: int = DEFAULT_MAX_OPERATIONS_PER_USER,
         max_shells_per_user: int = DEFAULT_MAX_SHELLS_PER_USER,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
         availability: Callable[[], bool] | None = None,
         authorize: Callable[[str], bool] | None = None,
         counters: Counters | None = None,
@@ -281,6 +311,8 @@ class WinRMEndpoint:
         if not callable(users) and not users:
             raise ValueError("WinRMEndpoint needs at least one user")
         self.executor = executor
+        # WINRS_SKIP_CMD_SHELL reaches executors whose start() accepts skip_cmd_shell=.
+        self._executor_takes_skip = "skip_cmd_shell" in _parameters(executor.start)
         self.host = host
         self.port = port
         self.tls = tls
@@ -289,6 +321,7 @@ class WinRMEndpoint:
         self.max_envelope_kb = max_envelope_kb
         self.max_operations_per_user = max_operations_per_user
         self.max_shells_per_user = max_shells_per_user
+        self.idle_timeout_s = idle_timeout_s
         self.availability = availability
         self.authorize = authorize
         self.counters = counters if counters is not None else Counters()
@@ -437,7 +470,17 @@ class WinRMEndpoint:
         # A shell belongs to the user who created it.
         if shell is None or shell.context.user.lower() != user.lower():
             raise soap.fault_unknown_shell(shell_id)
+        shell.last_used = time.monotonic()
         return shell
+
+    def _reap_idle(self) -> None:
+        now = time.monotonic()
+        with self._shells_lock:
+            idle = [s for s in self._shells.values() if now - s.last_used > self.idle_timeout_s]
+            for shell in idle:
+                self._shells.pop(shell.context.shell_id, None)
+        for shell in idle:
+            self._terminate_all(shell)
 
     def _create(self, request: soap.WSManRequest, user: str, client_ip: str) -> bytes:
         body = request.body
@@ -455,6 +498,7 @@ class WinRMEndpoint:
         if options.get("WINRS_CODEPAGE", "").strip().isdigit():
             codepage = int(options["WINRS_CODEPAGE"].strip())
         no_profile = options.get("WINRS_NOPROFILE", "").strip().lower() == "true"
+        self._reap_idle()
         with self._shells_lock:
             owned = sum(1 for s in self._shells.values() if s.context.user.lower() == user.lower())
             if owned >= self.max_shells_per_user:
@@ -492,8 +536,16 @@ class WinRMEndpoint:
                 raise soap.fault_max_operations(self.max_operations_per_user)
             shell.operations += 1
         self.counters.add("commands")
+        options = {k.upper(): v.strip().lower() for k, v in request.options.items()}
+        skip_cmd_shell = options.get("WINRS_SKIP_CMD_SHELL") == "true"
         # DropConnection from the executor propagates: the connection closes without a reply.
-        process = self.executor.start(shell.context, command, arguments)
+        try:
+            if skip_cmd_shell and self._executor_takes_skip:
+                process = self.executor.start(shell.context, command, arguments, skip_cmd_shell=True)  # type: ignore[call-arg]
+            else:
+                process = self.executor.start(shell.context, command, arguments)
+        except FileNotFoundError:
+            raise soap.fault_file_not_found() from None
         command_id = soap.new_guid()
         with shell.lock:
             shell.commands[command_id] = _Command(command_id, process)

@@ -259,6 +259,17 @@ class WSManFault(Exception):
     message: str
     fault_detail: str | None = None
     http_status: int = 500
+    # A plugin's error is wrapped as <f:ProviderFault provider=... path=...> inside f:Message.
+    provider: tuple[str, str] | None = None
+
+    def _message_xml(self) -> str:
+        if self.provider is None:
+            return escape(self.message)
+        name, path = self.provider
+        return (
+            f"<f:ProviderFault provider={quoteattr(name)} path={quoteattr(path)}>{escape(self.message)}"
+            "</f:ProviderFault>"
+        )
 
     def to_xml(self, relates_to: str, machine: str) -> bytes:
         detail = f"<w:FaultDetail>{escape(self.fault_detail)}</w:FaultDetail>" if self.fault_detail else ""
@@ -267,7 +278,7 @@ class WSManFault(Exception):
             f'</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">{escape(self.reason)}</s:Text>'
             "</s:Reason>"
             f'<s:Detail>{detail}<f:WSManFault xmlns:f="{NS["f"]}" Code="{self.wsman_code}" '
-            f"Machine={quoteattr(machine)}><f:Message>{escape(self.message)}</f:Message></f:WSManFault>"
+            f"Machine={quoteattr(machine)}><f:Message>{self._message_xml()}</f:Message></f:WSManFault>"
             "</s:Detail></s:Fault>"
         )
         return (
@@ -350,6 +361,21 @@ def fault_max_shells(limit: int) -> WSManFault:
         "this user. "
     )
     return WSManFault("s:Sender", "w:QuotaLimit", reason, 2150859173, message)
+
+
+def fault_file_not_found() -> WSManFault:
+    """``WINRS_SKIP_CMD_SHELL`` with a program that is not found (no cmd.exe to search PATH):
+    verbatim from pypsrp test_winrs_no_cmd_shell.yml (s:Receiver, w:InternalError, WSManFault
+    2147942402 = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), a ProviderFault of winrscmd.dll)."""
+    text = "The system cannot find the file specified. "
+    return WSManFault(
+        "s:Receiver",
+        "w:InternalError",
+        text,
+        2147942402,
+        text,
+        provider=("Shell cmd plugin", "%systemroot%\\system32\\winrscmd.dll"),
+    )
 
 
 def fault_access_denied() -> WSManFault:

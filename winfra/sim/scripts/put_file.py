@@ -93,7 +93,20 @@ def run_stream(call: ScriptCall, stdin_lines: Iterable[str], write_stdout: Calla
             raise
         with host.lock:
             writer_cm.__exit__(None, None, None)
-            host.fs.replace(temp, path)
+            existed = host.fs.is_file(path)
+            try:
+                host.fs.replace(temp, path)
+            except OSError as exc:
+                # The script's catch block deletes the temp file, then rethrows the .NET error.
+                if host.fs.exists(temp):
+                    host.fs.remove(temp)
+                call_text = (
+                    'Exception calling "Replace" with "3"' if existed else 'Exception calling "Move" with "2"'
+                )
+                raise PowerShellError(
+                    f'{call_text} argument(s): "{exc.strerror}"',
+                    error_id="IOException",
+                ) from None
     except DiskFullError as exc:
         raise PowerShellError(
             f'Exception calling "Write" with "3" argument(s): "{exc.message}"', error_id="IOException"

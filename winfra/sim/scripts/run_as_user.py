@@ -65,7 +65,12 @@ def run_inner(call: ScriptCall, target: str, script: str) -> tuple[int, str, str
             from winfra.sim.shell.interpreter import interpret
         except ImportError:
             word = script.strip().split()[0] if script.strip() else ""
-            return 1, "", f"The term '{word}' is not recognized as the name of a cmdlet, function, script file, or operable program."
+            return (
+                1,
+                "",
+                f"The term '{word}' is not recognized as the name of a cmdlet, function, script file, "
+                "or operable program.",
+            )
         try:
             out, err, code = interpret(host, target, script, env, cwd=cwd)
         except PowerShellError as exc:
@@ -120,15 +125,17 @@ def run(call: ScriptCall) -> Any:
     qualified = f"{host.os.computer_name}\\{u.name}"
     if not u.has_profile:
         raise PowerShellError(
-            f"winfra run-as: the user '{qualified}' has no profile on {host.os.computer_name} (never logged on). "
+            f"winfra run-as: the user '{qualified}' has no profile on {host.os.computer_name} "
+            "(never logged on). "
             "Log on once as that user, then re-run."
         )
     needs_logon = bool(p.get("require_logged_on")) or password is None
     if needs_logon and not u.logged_on:
         if password is None:
             raise PowerShellError(
-                f"winfra run-as: the user '{qualified}' must be logged on for this step but is not (no password "
-                "in host data for an unattended logon). Log on as that user, or put the password in host data."
+                f"winfra run-as: the user '{qualified}' must be logged on for this step but is not "
+                "(no password in host data for an unattended logon). Log on as that user, or put the "
+                "password in host data."
             )
         raise PowerShellError(
             f"winfra run-as: the user '{qualified}' must be logged on for this step but is not. Log on "

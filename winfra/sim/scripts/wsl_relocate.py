@@ -52,7 +52,9 @@ class _Relocation:
 
     def save_journal(self, journal: dict[str, Any]) -> None:
         tmp = self.journal_path + ".tmp"
-        self.fs.write_bytes(tmp, json.dumps(journal, separators=(",", ":")).encode("utf-8"), make_parents=True)
+        self.fs.write_bytes(
+            tmp, json.dumps(journal, separators=(",", ":")).encode("utf-8"), make_parents=True
+        )
         self.fs.replace(tmp, self.journal_path)
 
     def remove_journal(self) -> None:
@@ -151,7 +153,9 @@ class _Relocation:
                 result.update({"from": journal["from"], "backup": journal["backup"], "method": "resume"})
                 r = self.import_from_backup(name, journal["to"], journal["backup"])
                 if not r.ok:
-                    self.rollback(journal, f"finishing the interrupted move of '{name}' failed ({r.error_code})")
+                    self.rollback(
+                        journal, f"finishing the interrupted move of '{name}' failed ({r.error_code})"
+                    )
                 journal["phase"] = "imported"
                 self.save_journal(journal)
                 d = self.distro(name)
@@ -164,6 +168,11 @@ class _Relocation:
                 result.update({"from": journal["from"], "backup": journal.get("backup"), "method": "resume"})
                 r = self.starts(name)
                 if not r.ok:
+                    if not journal.get("backup"):
+                        raise PowerShellError(
+                            f"winfra: '{name}' is at {target} but does not start ({r.error_code}); journal kept "
+                            f"at {self.journal_path}."
+                        )
                     self.rollback(journal, f"'{name}' does not start at {target} ({r.error_code})")
                 self.restore_identity(journal)
                 if journal.get("backup") and fs.exists(journal["backup"]):
@@ -200,17 +209,27 @@ class _Relocation:
         for other in self.exe.distros():
             if other.name.lower() != name.lower() and _norm(other.base_path) == _norm(target):
                 raise PowerShellError(
-                    f"winfra: {target} is already the location of distro '{other.name}'; choose another directory."
+                    f"winfra: {target} is already the location of distro '{other.name}'; "
+                    "choose another directory."
                 )
         if fs.exists(moved_vhd):
             raise PowerShellError(
-                f"winfra: {moved_vhd} already exists and belongs to no registration of '{name}'; remove it or "
+                f"winfra: {moved_vhd} already exists and belongs to no registration of '{name}'; "
+                "remove it or "
                 "choose another directory."
             )
         if not fs.exists(d.vhd_path):
             raise PowerShellError(
                 f"winfra: the VHD of '{name}' is missing at {d.vhd_path} and not at {moved_vhd}; repair the "
                 "registration by hand."
+            )
+        user = self.host.users.require(self.call.user)
+        if not user.logged_on:
+            # WSL2 needs the user's interactive session to start its VM (A.7, WSL#8072).
+            raise PowerShellError(
+                f"winfra: {user.name} must be logged on for this step but is not (WSL2 needs the user's "
+                f"interactive session to start the distro, microsoft/WSL#8072). Log on as {user.name} and "
+                "re-run; nothing was changed."
             )
         vhd_size = fs.size(d.vhd_path)
         need: dict[str, int] = {target[0].upper(): vhd_size + margin}
@@ -265,7 +284,8 @@ class _Relocation:
             r = self.starts(name)
             if not r.ok:
                 raise PowerShellError(
-                    f"winfra: '{name}' was moved to {target} but does not start ({r.error_code}); journal kept "
+                    f"winfra: '{name}' was moved to {target} but does not start ({r.error_code}); "
+                    "journal kept "
                     f"at {self.journal_path}."
                 )
             self.remove_journal()
@@ -282,14 +302,17 @@ class _Relocation:
             if fs.exists(backup):
                 fs.remove(backup)
             self.remove_journal()
-            raise PowerShellError(f"winfra: exporting '{name}' to {backup} failed ({r.error_code}); nothing was changed.")
+            raise PowerShellError(
+                f"winfra: exporting '{name}' to {backup} failed ({r.error_code}); nothing was changed."
+            )
         backup_size = fs.size(backup) if fs.exists(backup) else 0
         if backup_size <= 0 or backup_size < vhd_size / 2:
             if fs.exists(backup):
                 fs.remove(backup)
             self.remove_journal()
             raise PowerShellError(
-                f"winfra: the export of '{name}' is implausible ({backup_size} bytes for a {vhd_size}-byte VHD); "
+                f"winfra: the export of '{name}' is implausible ({backup_size} bytes for a "
+                f"{vhd_size}-byte VHD); "
                 "nothing was changed."
             )
         journal["phase"] = "exported"
@@ -327,4 +350,3 @@ class _Relocation:
 def run(call: ScriptCall) -> Any:
     check_identity(call)
     return _Relocation(call).run()
-

@@ -108,6 +108,59 @@ def strip_cmd_c(rest: str) -> str:
     return text
 
 
+def split_cmd_operators(line: str) -> list[tuple[str | None, str]]:
+    """Split a cmd.exe line at unquoted ``&&``, ``||`` and ``&`` into ``(operator before, segment)``
+    pairs (cmd /? "&&", "||", "&"; ``^`` escapes the next character, double quotes protect). Pipes
+    are left alone."""
+    parts: list[tuple[str | None, str]] = []
+    current: list[str] = []
+    op: str | None = None
+    in_quotes = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "^" and not in_quotes and i + 1 < len(line):
+            current.append(line[i : i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and ch in "&|" and line.startswith(ch * 2, i):
+            parts.append((op, "".join(current)))
+            op, current = ch * 2, []
+            i += 2
+            continue
+        elif not in_quotes and ch == "&" and not (current and current[-1].endswith(">")):
+            parts.append((op, "".join(current)))
+            op, current = "&", []
+            i += 1
+            continue
+        current.append(ch)
+        i += 1
+    parts.append((op, "".join(current)))
+    return parts
+
+
+_REDIRECT_RE = re.compile(r"(?i)\s*(?P<fd>[12]?)>(?:&(?P<to>[12])|\s*(?P<nul>nul)\b)")
+
+
+def strip_redirections(segment: str) -> tuple[str, dict[int, str]]:
+    """Remove ``>&2``, ``1>&2``, ``2>&1``, ``>nul``, ``2>nul`` from a command; return it and the
+    redirections as ``{fd: "1" | "2" | "nul"}``. Other redirections (files) are left in place."""
+    redirs: dict[int, str] = {}
+
+    def take(match: re.Match[str]) -> str:
+        fd = int(match["fd"] or 1)
+        redirs[fd] = match["to"] or "nul"
+        return ""
+
+    text = _REDIRECT_RE.sub(take, segment)
+    # The space before a removed redirection belongs to the command (cmd's echo prints it).
+    if redirs and segment.endswith(" ") and not text.endswith(" "):
+        text += " "
+    return text, redirs
+
+
 # --- powershell.exe -------------------------------------------------------------------------
 
 # (full name, smallest unambiguous prefix, takes a value) in the order Windows PowerShell 5.1

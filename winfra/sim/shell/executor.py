@@ -75,6 +75,9 @@ log = logging.getLogger(__name__)
 CRLF = "\r\n"
 # ConsoleHost.ExitCodeBadCommandLineParameter (PowerShell ConsoleHost CommandLineParameterParser).
 EXIT_BAD_COMMAND_LINE = 64
+# Programs the simulator can start by full path (System32 executables and what the interpreter
+# models), for WINRS_SKIP_CMD_SHELL.
+_DIRECT_PROGRAMS = frozenset({"powershell", "cmd", "hostname", "whoami", "wsl", "docker"})
 _BASE64_ERROR = (
     'Exception calling "FromBase64String" with "1" argument(s): "The input is not a valid Base-64 '
     "string as it contains a non-base 64 character, more than two padding characters, or an illegal "
@@ -101,8 +104,18 @@ class HostExecutor:
         self.counters = counters if counters is not None else host.counters
 
     # --- CommandExecutor ----------------------------------------------------------------------
-    def start(self, shell: ShellContext, command: str, arguments: list[str]) -> ThreadProcess:
+    def start(
+        self, shell: ShellContext, command: str, arguments: list[str], *, skip_cmd_shell: bool = False
+    ) -> ThreadProcess:
+        """Start a command. With ``skip_cmd_shell`` (WinRS ``WINRS_SKIP_CMD_SHELL``) there is no
+        cmd.exe: no ``%VAR%`` expansion, no built-ins, and the program must be given by its full
+        path, else FileNotFoundError (the endpoint's "The system cannot find the file specified."
+        fault; pypsrp test_winrs_no_cmd_shell.yml: ``powershell.exe`` fails, the full path runs)."""
         host = self.host
+        if skip_cmd_shell:
+            token, _rest = first_token(command)
+            if not re.match(r"^[A-Za-z]:[\\/]", token) or program_name(token) not in _DIRECT_PROGRAMS:
+                raise FileNotFoundError(token)
         with host.lock:
             try:
                 host.faults.on_command()
@@ -113,7 +126,13 @@ class HostExecutor:
                     host.save()
         # WinRS joins rsp:Command and rsp:Arguments with spaces into one command line.
         line = " ".join([command, *arguments]) if arguments else command
+        if skip_cmd_shell:
+            return ThreadProcess(lambda io: self._run_direct(shell, line, io), name=f"winsim-{host.name}")
         return ThreadProcess(lambda io: self._run_line(shell, line, io), name=f"winsim-{host.name}")
+
+    def _run_direct(self, shell: ShellContext, line: str, io: ProcessIO) -> int:
+        # Without cmd.exe: the program's own argv, nothing expanded.
+        return self._run_cmd(shell, line, self._env(shell), io, depth=0)
 
     # --- cmd.exe ------------------------------------------------------------------------------
     def _env(self, shell: ShellContext) -> dict[str, str]:
@@ -150,7 +169,10 @@ class HostExecutor:
             if match is None:
                 io.finish(b"", b"", 0)
                 return 0
-            return self._run_cmd(shell, strip_cmd_c(rest[match.end() :]), env, io, depth + 1)
+            # cmd.exe expands %VAR% in the command it was given (also when it was started
+            # directly, without an outer cmd, under WINRS_SKIP_CMD_SHELL).
+            inner = expand_cmd_vars(strip_cmd_c(rest[match.end() :]), env)
+            return self._run_cmd(shell, inner, env, io, depth + 1)
         if prog in ("powershell", "pwsh") and (prog == "powershell" or token.lower().endswith("pwsh.exe")):
             return self._run_powershell(shell, split_args(rest), env, io)
         if prog == "hostname" and not rest.strip():

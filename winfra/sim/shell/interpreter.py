@@ -107,9 +107,10 @@ class _Unsupported(Exception):
 
 @dataclass
 class _Native:
-    """Raw output of a native program (bytes as the program wrote them)."""
+    """Output of a native program: bytes as it wrote them (wsl.exe), or text for programs that
+    write in the console code page (the executor encodes ``str``)."""
 
-    stdout: bytes
+    stdout: bytes | str
     exit_code: int
     stderr: bytes = b""
 
@@ -150,7 +151,7 @@ def interpret(
     try:
         native = _cmd_line_native(script)
         if native is not None:
-            result = _run_native(state, native[0], native[1])
+            result = _run_native(state, native[0], native[1], None)
             state.out.append(result.stdout)
             state.native_stderr.append(result.stderr)
             state.last_native_code = result.exit_code
@@ -345,6 +346,8 @@ def _as_list(value: Any) -> list[Any]:
 
 def _eval_expr(state: _State, node: Node) -> Any:
     t = node.type
+    if t == "type_literal":
+        return _text(node)
     if (
         t in ("unary_expression", "command_name_expr", "expression_with_unary_operator")
         and len(_named_children(node)) == 1
@@ -400,6 +403,11 @@ def _eval_expr(state: _State, node: Node) -> Any:
         return values[0] if len(values) == 1 else values
     if t == "member_access":
         return _member(state, node)
+    if t == "concatenated_command_argument":
+        return "".join(_to_string(_eval_expr(state, c)) for c in _named_children(node))
+    if t == "pre_decrement_expression" and _text(node).startswith("--"):
+        # ``cat -- 'path'``: the grammar reads the end-of-parameters marker as a pre-decrement.
+        return _eval_expr(state, _named_children(node)[0])
     if t == "invocation_expression":
         return _invoke(state, node)
     if t == "comparison_expression":
@@ -458,6 +466,14 @@ def _compare(state: _State, node: Node) -> Any:
         return eq(left, right)
     if opname in ("-ne", "-ine"):
         return not eq(left, right)
+    if opname in ("-is", "-isnot"):
+        type_node = _find(operands[1], "type_name")
+        wanted = (_text(type_node) if type_node is not None else _to_string(right)).lower()
+        actual = left.type_name.lower() if isinstance(left, PSObject) else ""
+        hit = bool(actual) and (
+            actual == wanted or actual.endswith("." + wanted) or wanted.endswith("." + actual)
+        )
+        return hit if opname == "-is" else not hit
     if opname in ("-like", "-ilike"):
         return fnmatch.fnmatch(_to_string(left).lower(), _to_string(right).lower())
     if opname in ("-notlike", "-inotlike"):
@@ -601,14 +617,16 @@ def _run_command(state: _State, node: Node, input_objects: list[Any] | None, *, 
     native = _native_kind(state, written)
     if native is not None:
         argv = _native_argv(state, elements)
-        result = _run_native(state, native, argv)
+        lines_in = None if input_objects is None else [_to_string(o) for o in input_objects]
+        result = _run_native(state, native, argv, lines_in)
         state.last_native_code = result.exit_code
         state.native_stderr.append(result.stderr)
         if raw_ok:
             return [result]
-        # Piped into a cmdlet: PowerShell decodes native output with [Console]::OutputEncoding
-        # (windows-facts A.4: UTF-16 output then shows up as characters separated by NULs).
-        text = result.stdout.decode("utf-8", errors="replace")
+        # Piped on: PowerShell decodes native output with [Console]::OutputEncoding (windows-facts
+        # A.4: UTF-16 output then shows up as characters separated by NULs) and splits lines.
+        out = result.stdout
+        text = out if isinstance(out, str) else out.decode("utf-8", errors="replace")
         return [ln for ln in re.split(r"\r*\n", text) if ln != ""] if text else []
     handler = _CMDLETS.get(_ALIASES.get(name, name))
     if handler is None:
@@ -986,6 +1004,73 @@ def _get_item(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]
     ]
 
 
+def _get_child_item(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]:
+    """Children of a directory (file system) or subkeys of a registry key; ``-Name`` gives names."""
+    path, _literal = _path_arg(state, args)
+    path = path or state.cwd or "C:\\"
+    names_only = bool(_param(args, "name"))
+    if _registry_path(path):
+        try:
+            canon = _reg_key(state, path)
+        except ValueError:
+            _not_found(state, "Get-ChildItem", path, "GetChildItemCommand")
+            return []
+        with state.host.lock:
+            if not state.host.registry.key_exists(canon):
+                _not_found(state, "Get-ChildItem", _hive_display(canon), "GetChildItemCommand")
+                return []
+            subs = state.host.registry.subkeys(canon)
+        display = _hive_display(state.host.registry.get_key(canon).path)
+        if names_only:
+            return list(subs)
+        return [
+            PSObject(
+                "Microsoft.Win32.RegistryKey",
+                {"Name": f"{display}\\{n}", "PSChildName": n},
+                view=["Name"],
+                table=True,
+            )
+            for n in subs
+        ]
+    try:
+        canon = _fs_path(state, path)
+    except ValueError:
+        _not_found(state, "Get-ChildItem", path, "GetChildItemCommand")
+        return []
+    with state.host.lock:
+        fs = state.host.fs
+        if not fs.exists(canon):
+            _not_found(state, "Get-ChildItem", canon, "GetChildItemCommand")
+            return []
+        if fs.is_dir(canon):
+            names = sorted(
+                fs.listdir(canon), key=lambda n: (not fs.is_dir(canon.rstrip("\\") + "\\" + n), n.lower())
+            )
+            entries = [fs.entry(canon.rstrip("\\") + "\\" + n) for n in names]
+        else:
+            entries = [fs.entry(canon)]
+    if names_only:
+        return [e.path.rsplit("\\", 1)[-1] for e in entries]
+    out: list[Any] = []
+    for e in entries:
+        props: dict[str, Any] = {
+            "Name": e.path.rsplit("\\", 1)[-1],
+            "FullName": e.path,
+            "PSIsContainer": e.is_dir,
+        }
+        if not e.is_dir:
+            props["Length"] = e.size
+        out.append(
+            PSObject(
+                "System.IO.DirectoryInfo" if e.is_dir else "System.IO.FileInfo",
+                props,
+                view=["Name", "Length"],
+                table=True,
+            )
+        )
+    return out
+
+
 # --- Windows features ------------------------------------------------------------------------------
 
 # DismPackageFeatureState numbers (https://learn.microsoft.com/windows-hardware/manufacture/desktop/
@@ -1260,6 +1345,7 @@ _CMDLETS: dict[str, tuple[Callable[[_State, _Args, list[Any] | None], list[Any]]
     "test-path": (_test_path, {"isvalid"} | _COMMON_SWITCHES),
     "get-content": (_get_content, {"raw", "force", "wait"} | _COMMON_SWITCHES),
     "get-item": (_get_item, {"force"} | _COMMON_SWITCHES),
+    "get-childitem": (_get_child_item, {"force", "name", "recurse", "directory", "file"} | _COMMON_SWITCHES),
     "get-itemproperty": (_get_item_property, _COMMON_SWITCHES),
     "get-itempropertyvalue": (_get_item_property_value, _COMMON_SWITCHES),
     "get-windowsoptionalfeature": (_get_windows_optional_feature, {"online"} | _COMMON_SWITCHES),
@@ -1275,6 +1361,9 @@ _ALIASES = {
     "cat": "get-content",
     "type": "get-content",
     "gi": "get-item",
+    "gci": "get-childitem",
+    "dir": "get-childitem",
+    "ls": "get-childitem",
     "gp": "get-itemproperty",
     "gpv": "get-itempropertyvalue",
     "echo": "write-output",
@@ -1350,7 +1439,13 @@ def _format_list(group: list[PSObject]) -> str:
 # Native programs: wsl.exe and docker.exe
 # =============================================================================================
 
-_NATIVE_NAMES = {"wsl": "wsl", "docker": "docker"}
+_NATIVE_NAMES = {
+    "wsl": "wsl",
+    "docker": "docker",
+    "systeminfo": "systeminfo",
+    "findstr": "findstr",
+    "net": "net",
+}
 
 
 def _cmd_line_native(script: str) -> tuple[str, list[str]] | None:
@@ -1374,11 +1469,155 @@ def _native_kind(state: _State, written: str) -> str | None:
     return f"{kind}|{written}"
 
 
-def _run_native(state: _State, kind_and_path: str, argv: list[str]) -> _Native:
+def _run_native(state: _State, kind_and_path: str, argv: list[str], lines_in: list[str] | None) -> _Native:
     kind, written = kind_and_path.split("|", 1)
     if kind == "wsl":
         return _wsl(state, written, argv)
+    if kind == "systeminfo":
+        return _systeminfo(state, written, argv)
+    if kind == "findstr":
+        return _findstr(state, written, argv, lines_in or [])
+    if kind == "net":
+        return _net(state, written, argv)
     return _docker(state, written, argv)
+
+
+# --- systeminfo.exe, findstr.exe, net.exe (what testinfra's Windows modules run) -----------------
+
+
+def _systeminfo(state: _State, written: str, argv: list[str]) -> _Native:
+    """``systeminfo`` in en-US layout: labels padded to 27 columns. testinfra reads "OS Name" and
+    "OS Version" (testinfra/modules/systeminfo.py); the "Hyper-V Requirements" block follows
+    windows-facts D.5 (four Yes/No lines, or the hypervisor-detected sentence)."""
+    if argv:
+        raise _Unsupported(written, " ".join([written, *argv]))
+    host = state.host
+    o, hw = host.os, host.hardware
+    import datetime as _dt
+
+    boot = _dt.datetime.fromtimestamp(host.boot.last_boot)
+    boot_text = f"{boot.month}/{boot.day}/{boot.year}, {boot.strftime('%I:%M:%S %p').lstrip('0')}"
+
+    def yn(flag: bool) -> str:
+        return "Yes" if flag else "No"
+
+    rows = [
+        ("Host Name", o.computer_name),
+        ("OS Name", o.caption),
+        ("OS Version", f"{o.version}.{o.build} N/A Build {o.build}"),
+        ("OS Manufacturer", "Microsoft Corporation"),
+        ("OS Configuration", "Standalone Server" if o.is_server else "Standalone Workstation"),
+        ("OS Build Type", "Multiprocessor Free"),
+        ("System Boot Time", boot_text),
+        ("System Manufacturer", hw.manufacturer),
+        ("System Model", hw.model),
+        ("System Type", "x64-based PC"),
+        ("Total Physical Memory", f"{hw.memory_mb:,} MB"),
+    ]
+    lines = [""] + [f"{(label + ':').ljust(27)}{value}" for label, value in rows]
+    if hw.hypervisor_present:
+        lines.append(
+            "Hyper-V Requirements:      A hypervisor has been detected. "
+            "Features required for Hyper-V will not be displayed."
+        )
+    else:
+        lines.append(
+            f"Hyper-V Requirements:      VM Monitor Mode Extensions: {yn(hw.vm_monitor_mode_extensions)}"
+        )
+        lines.append(
+            f"{'':27}Virtualization Enabled In Firmware: {yn(hw.reported_virtualization_firmware_enabled())}"
+        )
+        lines.append(f"{'':27}Second Level Address Translation: {yn(hw.slat)}")
+        lines.append(f"{'':27}Data Execution Prevention Available: {yn(hw.dep)}")
+    return _Native(CRLF.join(lines) + CRLF, 0)
+
+
+def _findstr(state: _State, written: str, argv: list[str], lines_in: list[str]) -> _Native:
+    """``findstr`` over piped lines with /B /E /I /V and /C:"literal" or space-separated literal
+    words (https://learn.microsoft.com/windows-server/administration/windows-commands/findstr).
+    Exit 0 when a line matched, 1 otherwise. Regular-expression mode is not modelled."""
+    begin = end = ignore = invert = False
+    needles: list[str] = []
+    for a in argv:
+        low = a.lower()
+        if low.startswith("/c:"):
+            needles.append(a[3:])
+        elif low in ("/b", "/e", "/i", "/v", "/l"):
+            begin |= low == "/b"
+            end |= low == "/e"
+            ignore |= low == "/i"
+            invert |= low == "/v"
+        elif low.startswith("/"):
+            raise _Unsupported(written, " ".join([written, *argv]))
+        else:
+            needles.extend(a.split())
+    if not needles:
+        return _Native("", 2, b"FINDSTR: Bad command line\r\n")
+
+    def matches(line: str) -> bool:
+        hay = line.lower() if ignore else line
+        for n in needles:
+            n = n.lower() if ignore else n
+            if (
+                (begin and hay.startswith(n))
+                or (end and hay.endswith(n))
+                or (not begin and not end and n in hay)
+            ):
+                return True
+        return False
+
+    picked = [ln for ln in lines_in if matches(ln) != invert]
+    return _Native("".join(ln + CRLF for ln in picked), 0 if picked else 1)
+
+
+def _net(state: _State, written: str, argv: list[str]) -> _Native:
+    """``net user <name>`` and ``net localgroup <name>`` (read-only forms; testinfra's WindowsUser
+    runs ``net user``). Unknown names: "The user name could not be found." / NET HELPMSG 2221,
+    exit 2 (the NET HELPMSG 2221 text; label widths are an assumption)."""
+    args = [a for a in argv if a]
+    users = state.host.users
+    if len(args) == 2 and args[0].lower() == "user":
+        u = users.get(args[1])
+        if u is None:
+            return _Native(
+                "",
+                2,
+                b"The user name could not be found.\r\n\r\n"
+                b"More help is available by typing NET HELPMSG 2221.\r\n\r\n",
+            )
+        groups = users.groups_of(u.name)
+        rows = [
+            ("User name", u.name),
+            ("Full Name", u.full_name),
+            ("Comment", ""),
+            ("Account active", "Yes" if u.enabled else "No"),
+            ("Local Group Memberships", "".join(("*" + g).ljust(22) for g in groups).rstrip() or "*None"),
+            ("Global Group memberships", "*None"),
+        ]
+        lines = [f"{label.ljust(29)}{value}".rstrip() for label, value in rows]
+        lines += ["The command completed successfully.", ""]
+        return _Native(CRLF.join(lines) + CRLF, 0)
+    if len(args) == 2 and args[0].lower() == "localgroup":
+        g = users.group(args[1])
+        if g is None:
+            return _Native(
+                "",
+                2,
+                b"The specified local group does not exist.\r\n\r\n"
+                b"More help is available by typing NET HELPMSG 3780.\r\n\r\n",
+            )
+        lines = [
+            f"{'Alias name'.ljust(15)}{g.name}",
+            f"{'Comment'.ljust(15)}{g.description}".rstrip(),
+            "",
+            "Members",
+            "",
+        ]
+        lines.append("-" * 79)
+        lines += list(g.members)
+        lines += ["The command completed successfully.", ""]
+        return _Native(CRLF.join(lines) + CRLF, 0)
+    raise _Unsupported(written, " ".join([written, *argv]))
 
 
 # --- wsl.exe ---------------------------------------------------------------------------------------
@@ -1445,6 +1684,15 @@ def _wsl(state: _State, written: str, argv: list[str]) -> _Native:
         if default is not None:
             out.append(f"Default Distribution: {default.name}")
         out.append(f"Default Version: {_default_version(state)}")
+        if host.services.get("vmcompute") is None:
+            # MessageEnableVirtualization (windows-facts F.8), printed when vmcompute is absent
+            # (microsoft/WSL WslClient.cpp Status()).
+            out.append("")
+            out.append("WSL2 is unable to start since virtualization is not enabled on this machine.")
+            out.append(
+                'Please ensure the "Virtual Machine Platform" optional component is enabled and '
+                "virtualization is turned on in your computer's firmware settings."
+            )
         return _Native(_wsl_encode(state, "\n".join(out) + "\n"), 0)
     # Anything else (running a distro, export, ...) is a state change: not in the read-only set.
     raise _Unsupported(written, " ".join([written, *argv]))
