@@ -1,62 +1,109 @@
 """Turn Windows hosts into Docker hosts: `pyinfra inventories/lab.py deploys/docker_host.py`.
 
-DRAFT (issue 7, helper H8): the flow, the settings and the failure handling are final; the calls
-into winfra.operations.docker use the names proposed below and are reconciled by the lead with
-the Docker helper's module (see ``_DOCKER_OPS``).
-
 Role (host data ``winfra_role``, or the group ``devboxes`` / ``container_hosts``):
 
 * devbox: WSL2 + Docker Desktop for the target user ``winfra_user`` (Windows 10/11).
 * container_host: the native Docker engine (Windows Server), Windows containers.
 
-Flow per host, every setting from host data with a documented default (winfra.deploy_settings,
-docs/README-draft.md "Inventory data reference"):
+Flow per host; every setting comes from host data with a documented default
+(winfra/deploy_settings.py, docs/README-draft.md "Inventory data reference"):
 
-1. settings + preflight: bad or missing host data (a sha256, the target user's password, a
-   Linux-only daemon key...) and hosts that cannot get what the role needs (Home edition, old
-   build, virtualization off, filtered admin token...) fail *that host* before any change;
-   the other hosts carry on.
+1. Settings and preflight: bad or missing host data (a sha256, the target user's password, an
+   unknown daemon.json key...) and hosts that cannot get what the role needs (Home edition, old
+   build, virtualization off, filtered admin token...) fail *that host* before any change; the
+   other hosts carry on.
 2. Windows features (one DISM / Install-WindowsFeature call).
-3. At most one reboot, only when this run needs it (``reboot_policy``; ``reboot_batch`` caps how
-   many hosts reboot at once: one value per run, the smallest positive one among the hosts,
-   because pyinfra runs an operation with one parallelism). With ``reboot_policy: never`` a
-   needed reboot stops the host.
+3. At most one reboot, only when this run needs it (``reboot_policy``). ``reboot_batch`` caps
+   how many hosts of a role reboot at once: pyinfra runs one operation with one ``_parallel``,
+   so each role's reboot step uses the smallest positive value among that role's hosts. With
+   ``reboot_policy: never`` a needed reboot stops the host with the fix.
 4. WSL + Docker Desktop (dev box) or the pinned engine zip + service (container host).
 5. Configuration: ``.wslconfig`` (templates/wslconfig.j2) and ``daemon.json``
-   (templates/daemon.json.j2), both validated on the controller first.
-6. WSL distros: install the listed ones, move them (``wsl_relocations``).
-7. Verification: ``docker version``; a smoke-test container with ``docker_smoke_test: true``.
+   (templates/daemon.json.j2), validated on the controller first. ``--diff`` shows their diffs.
+6. WSL distro relocation (``wsl_relocations``).
+7. Verification: ``docker version`` (and the pinned versions); a smoke-test container with
+   ``docker_smoke_test: true``.
+
+At the end a per-host summary (winfra.deploy_summary): what changed, reboots, versions, and for
+a failed host the step and the reason. ``--dry`` lists the planned changes without the summary.
+
+Note for operation authors: with ``-y`` pyinfra runs operation bodies during execution, where an
+exception aborts the whole run for every host. Host-dependent problems are therefore reported
+by a failing step (the host leaves the run); this deploy checks host data up front so that the
+operations' argument checks cannot trip on one host's data.
 """
 
 from __future__ import annotations
 
+import json
+import ntpath
 from typing import Any
 
-from pyinfra import host, logger
+from pyinfra import host, logger, state
+from pyinfra.api import FunctionCommand, StringCommand, operation
 from pyinfra.operations import python
 
-from winfra.deploy_settings import DockerHostSettings, SettingsError, common_reboot_batch, settings_for
-from winfra.operations import windows, wsl
+from winfra import deploy_summary
+from winfra.deploy_settings import (
+    DAEMON_TEMPLATE,
+    DESKTOP_GROUP,
+    WSLCONFIG_TEMPLATE,
+    DockerHostSettings,
+    SettingsError,
+    common_reboot_batch,
+    settings_for,
+)
+from winfra.operations import docker, windows, wsl
+from winfra.powershell.quoting import ps_quote
 
-try:  # the Docker helper's module; optional until it lands
-    from winfra.operations import docker
-except ImportError:  # pragma: no cover - depends on the tree state
-    docker = None  # type: ignore[assignment]
-
-# Proposed names/arguments of the Docker operations this deploy needs (lead: reconcile).
-_DOCKER_OPS = {
-    "desktop_installed": "version, source, sha256, backend, user",
-    "engine_installed": "version, source, sha256, install_dir",
-    "daemon_config": "config, defaults, target ('engine' | 'desktop' | 'desktop-windows'), user",
-    "group_members": "group, members",
-    "verified": "smoke_test, image, user",
-}
+# Seconds `docker version` may take (it only talks to the local named pipe).
+VERIFY_TIMEOUT = 120
 
 
 def _fail(state: Any, host: Any, message: str) -> bool:
     """A step that fails only this host (returning False fails the command, pyinfra drops the host)."""
     host.log_styled(message, fg="red", log_func=logger.error)
     return False
+
+
+@operation(is_idempotent=False)
+def _checked(message: str):
+    """
+    Fail this host with ``message`` (settings or pending-reboot problems).
+
+    + message: what is wrong and how to fix it.
+    """
+    if not host.state.is_executing:
+        # Visible in --dry as well; during execution the failing step removes the host.
+        logger.error(f"{host.print_prefix}{message}")
+    yield FunctionCommand(_fail, (message,), {})
+
+
+def _load_settings() -> DockerHostSettings | None:
+    try:
+        return settings_for(host.name, host.data.dict(), host.groups)
+    except SettingsError as exc:
+        deploy_summary.record_role(host, host.data.get("winfra_role"))
+        _checked(name="winfra: check host data", message=str(exc))
+        return None
+
+
+def _role_reboot_batch(role: str) -> int:
+    """The ``reboot_batch`` of this role's reboot step (one ``_parallel`` per operation)."""
+    values = []
+    for other in host.inventory:
+        try:
+            other_role = settings_for(other.name, other.data.dict(), other.groups).role
+        except SettingsError:
+            continue  # that host stops at its settings check and never reaches the reboot
+        if other_role == role:
+            values.append(other.data.get("reboot_batch"))
+    return common_reboot_batch(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1-3: preflight, features, at most one reboot
+# ---------------------------------------------------------------------------------------------
 
 
 def _stop_if_reboot_pending(state: Any, host: Any) -> bool:
@@ -77,28 +124,15 @@ def _stop_if_reboot_pending(state: Any, host: Any) -> bool:
     )
 
 
-def _load_settings() -> DockerHostSettings | None:
-    try:
-        return settings_for(host.name, host.data.dict(), host.groups)
-    except SettingsError as exc:
-        python.call(name="winfra: check host data", function=_fail, message=str(exc))
-        return None
-
-
-def _docker_op(name: str) -> Any:
-    op = getattr(docker, name, None) if docker is not None else None
-    if op is None:
-        python.call(
-            name=f"winfra: docker.{name}",
-            function=_fail,
-            message=f"{host.name}: winfra.operations.docker.{name}({_DOCKER_OPS[name]}) is not available yet",
+def _reboot_step(s: DockerHostSettings, name: str) -> None:
+    if s.reboot_policy == "auto":
+        windows.reboot_if_needed(
+            name=name,
+            timeout=s.reboot_timeout_sec,
+            _parallel=_role_reboot_batch(s.role),  # 0 = pyinfra's own parallelism
         )
-    return op
-
-
-def _run_reboot_batch() -> int:
-    """The one reboot_batch of this run (pyinfra needs the same ``_parallel`` on every host)."""
-    return common_reboot_batch(h.data.get("reboot_batch") for h in host.inventory)
+    else:
+        python.call(name=f"{name} (reboot_policy: never)", function=_stop_if_reboot_pending)
 
 
 def _preflight_and_features(s: DockerHostSettings) -> None:
@@ -107,22 +141,20 @@ def _preflight_and_features(s: DockerHostSettings) -> None:
         name="winfra: preflight",
         wsl2=devbox and s.desktop_backend == "wsl-2",
         docker_desktop=devbox,
-        hyper_v=("hyper-v" in s.features),
+        hyper_v="hyper-v" in s.features,
         windows_containers=not devbox,
         features=list(s.features),
     )
     windows.feature(name="winfra: Windows features", features=list(s.features))
-    if s.reboot_policy == "auto":
-        windows.reboot_if_needed(
-            name="winfra: reboot if needed (at most once)",
-            timeout=s.reboot_timeout_sec,
-            _parallel=_run_reboot_batch(),  # 0 = pyinfra's global parallelism (no extra cap)
-        )
-    else:
-        python.call(name="winfra: reboot pending? (reboot_policy: never)", function=_stop_if_reboot_pending)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4-6: dev box
+# ---------------------------------------------------------------------------------------------
 
 
 def _devbox(s: DockerHostSettings) -> None:
+    _reboot_step(s, "winfra: reboot if needed (dev box, at most once)")
     wsl.installed(
         name="winfra: WSL",
         source=s.wsl_msi_url,
@@ -130,97 +162,200 @@ def _devbox(s: DockerHostSettings) -> None:
         version=s.wsl_version,
         user=s.user,
     )
-    # Installing WSL may enable VirtualMachinePlatform; still at most one reboot per run.
-    if s.reboot_policy == "auto":
-        windows.reboot_if_needed(
-            name="winfra: reboot if WSL needs it", timeout=s.reboot_timeout_sec, _parallel=_run_reboot_batch()
-        )
-
-    op = _docker_op("desktop_installed")
-    if op is not None:
-        op(
-            name="winfra: Docker Desktop",
-            version=s.desktop_version,
-            source=s.desktop_url,
-            sha256=s.desktop_sha256,
-            backend=s.desktop_backend,
+    users = [s.user, *s.docker_group_members] if s.user else list(s.docker_group_members)
+    docker.desktop(
+        name="winfra: Docker Desktop",
+        version=s.desktop_version,
+        source=s.desktop_url,
+        sha256=s.desktop_sha256,
+        backend=s.desktop_backend,
+        users=users,
+    )
+    if s.wsl_settings:
+        wsl.config(name="winfra: .wslconfig", user=s.user, template=WSLCONFIG_TEMPLATE, settings=s.wsl_settings)
+    if s.daemon_config:
+        docker.daemon_config(
+            name="winfra: Docker Desktop daemon.json",
+            template=DAEMON_TEMPLATE,
+            config=s.daemon_config,
+            defaults=s.daemon_defaults,
+            target="desktop",
             user=s.user,
         )
-
-    if s.wsl_settings:
-        wsl.config(name="winfra: .wslconfig", user=s.user, settings=s.wsl_settings)
-    if s.daemon_config:
-        op = _docker_op("daemon_config")
-        if op is not None:
-            op(
-                name="winfra: Docker Desktop daemon.json",
-                config=s.daemon_config,
-                defaults=s.daemon_defaults,
-                target="desktop",
-                user=s.user,
-            )
-
-    distro_installed = getattr(wsl, "distro_installed", None)
-    if s.wsl_distros and distro_installed is None:
-        python.call(
-            name="winfra: WSL distros",
-            function=_fail,
-            message=f"{host.name}: winfra.operations.wsl.distro_installed is not available yet",
-        )
-    elif s.wsl_distros:
-        # host.loop keeps the operation order consistent between hosts with different lists.
-        for distro in host.loop(s.wsl_distros):
-            distro_installed(name=f"winfra: WSL distro {distro}", distro=distro, user=s.user)
-    for distro, location in host.loop(s.wsl_relocations.items()):
-        # The op's first parameter is called `name`, like pyinfra's global op-name argument: pass
-        # the distro positionally (pyinfra takes the keyword `name` as the op's display name).
+    # host.loop keeps the operation order consistent between hosts with different lists.
+    for distro, location in host.loop(sorted(s.wsl_relocations.items())):
+        # The operation's first parameter is called `name`, like pyinfra's global op-name
+        # argument, which takes the keyword: pass the distro positionally.
         wsl.distro_location(distro, location, user=s.user, name=f"winfra: move WSL distro {distro}")
 
 
+# ---------------------------------------------------------------------------------------------
+# 4-5: container host
+# ---------------------------------------------------------------------------------------------
+
+
 def _container_host(s: DockerHostSettings) -> None:
-    op = _docker_op("engine_installed")
-    if op is not None:
-        op(
-            name="winfra: Docker engine",
-            version=s.engine_version,
-            source=s.effective_engine_url,
-            sha256=s.engine_sha256,
-            install_dir=s.engine_install_dir,
-        )
-    if s.docker_group:
-        op = _docker_op("group_members")
-        if op is not None:
-            op(
-                name=f"winfra: {s.docker_group} group",
-                group=s.docker_group,
-                members=list(s.docker_group_members),
+    _reboot_step(s, "winfra: reboot if needed (container host, at most once)")
+    docker.engine(
+        name="winfra: Docker engine",
+        version=s.engine_version,
+        source=s.effective_engine_url,
+        sha256=s.engine_sha256,
+        install_dir=s.engine_install_dir,
+        isolation=s.isolation or "process",
+    )
+    docker.daemon_config(
+        name="winfra: daemon.json",
+        template=DAEMON_TEMPLATE,
+        config=s.daemon_config,
+        defaults=s.daemon_defaults,
+        target="engine",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 7: verification
+# ---------------------------------------------------------------------------------------------
+
+
+def _docker_version(host: Any, docker_exe: str) -> tuple[dict[str, Any] | None, str]:
+    """``docker version --format '{{json .}}'``: the parsed document (Client/Server) and stderr."""
+    command = f"& {ps_quote(docker_exe)} version --format {ps_quote('{{json .}}')}"
+    _, output = host.run_shell_command(
+        StringCommand(command), _timeout=VERIFY_TIMEOUT, print_output=False, print_input=False
+    )
+    doc = None
+    for line in reversed(output.stdout_lines):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            break
+    return doc, "\n".join(output.stderr_lines).strip()
+
+
+def _verify(state: Any, host: Any, s: DockerHostSettings) -> bool:
+    """Pinned versions from the facts, then ``docker version`` against the engine."""
+    from winfra.facts.docker import DockerDesktop, DockerEngine
+    from winfra.facts.windows import WindowsInfo
+    from winfra.facts.wsl import WslInstallation
+
+    info = host.get_fact(WindowsInfo) or {}
+    versions: dict[str, str] = {"Windows": f"{info.get('build')}.{info.get('ubr')}"}
+    if s.role == "container_host":
+        engine = host.get_fact(DockerEngine)
+        svc = DockerEngine.service(engine, "docker")
+        if svc is None or svc.get("state") != "Running":
+            deploy_summary.record_versions(host, versions)
+            return _fail(
+                state,
+                host,
+                f"{host.name}: verification: the docker service is "
+                f"{'not registered' if svc is None else svc.get('state')}. Fix: look at the engine's event "
+                "log (Get-WinEvent -ProviderName docker) and run the deploy again",
             )
-    op = _docker_op("daemon_config")
-    if op is not None:
-        op(name="winfra: daemon.json", config=s.daemon_config, defaults=s.daemon_defaults, target="engine")
+        docker_exe = ntpath.join(ntpath.dirname(svc["binary"]) or s.engine_install_dir, "docker.exe")
+    else:
+        wsl_inst = host.get_fact(WslInstallation)
+        versions["WSL"] = str(wsl_inst.get("version") or wsl_inst.get("kind"))
+        desk = host.get_fact(DockerDesktop)
+        versions["Docker Desktop"] = str(desk.get("version"))
+        if desk.get("version") != s.desktop_version:
+            deploy_summary.record_versions(host, versions)
+            return _fail(
+                state,
+                host,
+                f"{host.name}: verification: Docker Desktop {desk.get('version')} is installed, host data "
+                f"docker_desktop_version pins {s.desktop_version}",
+            )
+        install_dir = desk.get("install_dir") or r"C:\Program Files\Docker\Docker"
+        # Desktop's CLI (windows-facts.md B.3: the resources\bin folder Desktop puts on PATH).
+        docker_exe = ntpath.join(install_dir, "resources", "bin", "docker.exe")
 
+    doc, stderr = _docker_version(host, docker_exe)
+    client = (doc or {}).get("Client") or {}
+    server = (doc or {}).get("Server") or {}
+    if client.get("Version"):
+        versions["docker CLI"] = str(client["Version"])
+    if server.get("Version"):
+        versions["engine" if s.role == "container_host" else "Desktop engine"] = str(server["Version"])
+    deploy_summary.record_versions(host, versions)
 
-def _verify(s: DockerHostSettings) -> None:
-    op = _docker_op("verified")
-    if op is not None:
-        op(
-            name="winfra: verify Docker",
-            smoke_test=s.smoke_test,
-            image=s.smoke_test_image,
-            user=s.user if s.role == "devbox" else None,
+    if s.role == "container_host":
+        if server.get("Version") != s.engine_version:
+            reason = (
+                f"the engine answers with version {server['Version']}"
+                if server.get("Version")
+                else f"the engine does not answer: {stderr.splitlines()[-1] if stderr else 'no output'}"
+            )
+            return _fail(
+                state,
+                host,
+                f"{host.name}: verification: `docker version` failed ({reason}); host data "
+                f"docker_engine_version pins {s.engine_version}",
+            )
+        return True
+    if not client.get("Version"):
+        return _fail(
+            state,
+            host,
+            f"{host.name}: verification: Docker Desktop's CLI {docker_exe} does not run: "
+            f"{stderr.splitlines()[-1] if stderr else 'no output'}",
         )
+    if not server:
+        # Desktop starts in the user's interactive session only (windows-facts.md B.7, B.8).
+        deploy_summary.add_note(
+            host, f"Docker Desktop's engine is not running: it starts when {s.user} logs on"
+        )
+    return True
 
 
+@operation(is_idempotent=False)
+def _verified(settings: DockerHostSettings):
+    """
+    Verify Docker on this host (reads only; nothing to do in --dry).
+
+    + settings: the host's validated settings.
+    """
+    if host.state.is_executing:
+        yield FunctionCommand(_verify, (settings,), {})
+
+
+def _verification(s: DockerHostSettings) -> None:
+    _verified(name="winfra: verify Docker (docker version)", settings=s)
+    if s.smoke_test and s.role == "container_host":
+        docker.smoke_test(
+            name="winfra: verify Docker (smoke test)",
+            image=s.smoke_test_image,
+            isolation=s.isolation,
+            docker=ntpath.join(s.engine_install_dir, "docker.exe"),
+        )
+    elif s.smoke_test:
+        # Desktop's engine runs only in the user's session (windows-facts.md B.8): no container
+        # can be started over WinRM on a dev box.
+        deploy_summary.add_note(host, "docker_smoke_test is skipped on dev boxes (Desktop runs per session)")
+
+
+# ---------------------------------------------------------------------------------------------
+# The deploy
+# ---------------------------------------------------------------------------------------------
+
+deploy_summary.install(state)
 settings = _load_settings()
 if settings is not None:
+    deploy_summary.record_role(host, settings.role)
     if settings.sim_placeholders:
         logger.warning(
             f"{host.name}: {', '.join(settings.sim_placeholders)} still hold the simulator placeholder "
-            "'winsim:auto'; the download check uses the simulator's digest"
+            "'winsim:auto'"
         )
+    if settings.role == "devbox" and settings.docker_group:
+        logger.warning(f"{host.name}: dev boxes use Docker Desktop's {DESKTOP_GROUP} group")
     _preflight_and_features(settings)
     if settings.role == "devbox":
         _devbox(settings)
     else:
         _container_host(settings)
-    _verify(settings)
+    _verification(settings)

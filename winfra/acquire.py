@@ -209,9 +209,11 @@ def acquire(
                 )
             cached = host.get_fact(CachedFile, path=dest)
             if cached and cached.get("exists") and (cached.get("sha256") or "").lower() == expected:
-                host.noop(f"{src.file_name} is already in the host cache ({dest})")
+                logger.info(f"{host.print_prefix}{src.file_name} is already in the host cache ({dest})")
                 return dest
         staged = dest + ".upload"
+        # put_file needs the directory to exist (winfra/scripts/put_file.ps1).
+        yield StringCommand(render_script("acquire_file", {**params, "kind": "prepare"}))
         yield FileUploadCommand(src.location, staged)
         params["kind"] = "staged"
         params["source"] = staged

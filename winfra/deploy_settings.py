@@ -39,6 +39,11 @@ DEFAULT_DESKTOP_URL = "https://desktop.docker.com/win/main/amd64/Docker%20Deskto
 ENGINE_URL_PATTERN = "https://download.docker.com/win/static/stable/x86_64/docker-{version}.zip"
 # Where the static zip's docker\ folder is expanded (binaries.md: Expand-Archive -> $Env:ProgramFiles).
 DEFAULT_ENGINE_INSTALL_DIR = r"C:\Program Files\Docker"
+# Templates the deploy renders (relative to the working directory or the repository root).
+DAEMON_TEMPLATE = "templates/daemon.json.j2"
+WSLCONFIG_TEMPLATE = "templates/wslconfig.j2"
+# Docker Desktop's own group; its installer creates it and its pipe admits it (windows-facts.md B.4).
+DESKTOP_GROUP = "docker-users"
 
 DESKTOP_BACKENDS = ("wsl-2", "hyper-v")  # installer --backend values (windows-facts.md B.1)
 ISOLATIONS = ("process", "hyperv")  # windows-facts.md E
@@ -79,25 +84,15 @@ CHECKED_PREFIXES: tuple[str, ...] = ("winfra_", "wsl_", "docker_", "reboot_")
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
+# Docker Desktop and engine pins: exactly X.Y.Z, as winfra.operations.docker requires
+# (``_check_version``: a floating or partial version makes runs unrepeatable).
+_DOCKER_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 # An absolute local Windows path: drive letter, colon, backslash. WSL relocation targets and the
 # engine directory must be local (a VHDX cannot live on a UNC share: windows-facts.md A.6).
 _WINDOWS_ABS = re.compile(r"^[A-Za-z]:\\")
 # Local account names: no "/\[]:;|=,+*?<>@ (learn.microsoft.com "User name" rules); we allow
 # DOMAIN\user and .\user forms, so the backslash is handled separately.
 _ACCOUNT_PART = re.compile(r'^[^"/\\\[\]:;|=,+*?<>@]+$')
-# Linux-only daemon keys rejected by the Windows engine (windows-facts.md C.4). The full check is
-# winfra.validation.daemon_json; this short list catches the common mistake without depending on it.
-_LINUX_ONLY_DAEMON_KEYS = (
-    "default-address-pools",
-    "userns-remap",
-    "cgroup-parent",
-    "iptables",
-    "ip-masq",
-    "default-runtime",
-    "runtimes",
-    "selinux-enabled",
-    "seccomp-profile",
-)
 
 
 class SettingsError(ValueError):
@@ -261,12 +256,12 @@ class _Checker:
             return default
         return value
 
-    def version(self, key: str) -> str | None:
+    def version(self, key: str, pattern: re.Pattern[str] = _VERSION, example: str = "2.3.26.0") -> str | None:
         value = self.string(key)
-        if value is not None and not _VERSION.match(value):
-            self.problem(key, f"{value!r} is not a dotted version like 27.5.1", f"set {key} to e.g. '27.5.1'")
+        if value is not None and not pattern.match(value.strip()):
+            self.problem(key, f"{value!r} is not a pinned version like {example}", f"set {key} to e.g. '{example}'")
             return None
-        return value
+        return value.strip() if value is not None else None
 
     def sha256(self, key: str, required_because: str | None) -> str | None:
         value = self.string(key)
@@ -393,6 +388,17 @@ def _wsl_settings(check: _Checker) -> dict[str, dict[str, Any]]:
     return result
 
 
+def _check_wslconfig(check: _Checker, settings: dict[str, dict[str, Any]]) -> None:
+    """WSL's own parser rules (winfra.validation.wslconfig), as ``wsl.config`` applies them."""
+    from winfra.validation.wslconfig import WslConfigError, validate_settings
+
+    try:
+        validate_settings(settings, check.host_name)
+    except WslConfigError as exc:
+        for line in str(exc).splitlines():
+            check.problem("wsl_settings", line.removeprefix(f"{check.host_name}: ").strip(), "see wsl-config.md")
+
+
 def _relocations(check: _Checker) -> dict[str, str]:
     raw = check.get("wsl_relocations", {})
     if not isinstance(raw, Mapping):
@@ -452,14 +458,38 @@ def _daemon_config(check: _Checker) -> dict[str, Any]:
             "write it as {'log-level': 'info'}",
         )
         return {}
-    bad = sorted(k for k in raw if k in _LINUX_ONLY_DAEMON_KEYS)
-    if bad:
-        check.problem(
-            "docker_daemon_config",
-            f"Linux-only key(s) {', '.join(bad)} make the Windows engine refuse to start",
-            "remove them (windows-facts.md C.4)",
-        )
-    return {str(k): v for k, v in raw.items() if k not in _LINUX_ONLY_DAEMON_KEYS}
+    return {str(k): v for k, v in raw.items()}
+
+
+def _check_daemon_json(check: _Checker, settings: DockerHostSettings) -> None:
+    """Render templates/daemon.json.j2 and validate it as far as the controller can.
+
+    The host-independent checks of ``winfra.validation.daemon_json`` (unknown and Linux-only keys,
+    value types, data-root shape) run here so that a bad ``docker_daemon_config`` stops this host
+    before any change; the host-dependent ones (build, existing groups, the service's flags) run
+    again in ``docker.daemon_config`` with the host's facts.
+    """
+    if settings.role == "devbox" and not settings.daemon_config:
+        return  # dev boxes: the file is managed only when docker_daemon_config is set
+    from winfra.validation.daemon_json import DaemonJsonContext, DaemonJsonError, render, validate
+
+    try:
+        text = render(DAEMON_TEMPLATE, settings.daemon_config, settings.daemon_defaults)
+    except Exception as exc:  # jinja2 or JSON errors from a value the template cannot render
+        check.problem("docker_daemon_config", f"{DAEMON_TEMPLATE} does not render: {exc}", "fix the value")
+        return
+    ctx = DaemonJsonContext(
+        host=check.host_name,
+        target="engine" if settings.role == "container_host" else "desktop",
+        is_server=settings.role == "container_host" or None,
+        local_groups=None,
+        create_group=True,
+    )
+    try:
+        validate(text, ctx)
+    except DaemonJsonError as exc:
+        for problem in exc.problems:
+            check.problem("docker_daemon_config", problem, "change or remove that key")
 
 
 def _string_list(check: _Checker, key: str) -> tuple[str, ...]:
@@ -509,13 +539,26 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
     isolation = check.choice("docker_isolation", ISOLATIONS, "process" if role == "container_host" else None)
     desktop_backend = check.choice("docker_desktop_backend", DESKTOP_BACKENDS, "wsl-2") or "wsl-2"
     wsl_settings = _wsl_settings(check)
+    if wsl_settings:
+        _check_wslconfig(check, wsl_settings)
     relocations = _relocations(check)
     distros = _string_list(check, "wsl_distros")
+    if distros:
+        # winfra.operations.wsl has no operation that installs a distro (only installed, config,
+        # distro_version, distro_location), so the deploy cannot honour this key.
+        check.problem(
+            "wsl_distros",
+            f"installing distros ({', '.join(distros)}) is not supported yet",
+            "remove wsl_distros; install a distro as the target user (wsl --install -d Ubuntu) and list "
+            "it in wsl_relocations to move it",
+        )
+        distros = ()
     group_members = _string_list(check, "docker_group_members")
     wsl_msi_url = check.url("wsl_msi_url")
     wsl_msi_sha256 = check.sha256("wsl_msi_sha256", "wsl_msi_url is set" if wsl_msi_url else None)
     desktop_url = check.url("docker_desktop_url", DEFAULT_DESKTOP_URL) or DEFAULT_DESKTOP_URL
-    engine_version = check.version("docker_engine_version")
+    engine_version = check.version("docker_engine_version", _DOCKER_VERSION, "27.5.1")
+    desktop_version = check.version("docker_desktop_version", _DOCKER_VERSION, "4.37.1")
     engine_url = check.url("docker_engine_url")
     engine_dir = check.get("docker_engine_install_dir", DEFAULT_ENGINE_INSTALL_DIR)
     engine_dir = (
@@ -528,6 +571,12 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
         desktop_sha256 = check.sha256(
             "docker_desktop_sha256", "dev boxes install Docker Desktop from a download"
         )
+        if desktop_version is None and data.get("docker_desktop_version") is None:
+            check.problem(
+                "docker_desktop_version",
+                "missing; dev boxes pin the Docker Desktop version the installer contains",
+                "set docker_desktop_version, e.g. '4.37.1' (Docker Desktop release notes)",
+            )
         if user is None:
             check.problem(
                 "winfra_user",
@@ -550,7 +599,16 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
                 "set docker_engine_version, e.g. '27.5.1' (see https://download.docker.com/win/static/stable/x86_64/)",
             )
         engine_sha256 = check.sha256("docker_engine_sha256", "container hosts install the engine from a zip")
-        for key in ("wsl_settings", "wsl_relocations", "wsl_distros", "docker_desktop_sha256"):
+        if group_members:
+            # winfra.operations.docker has no operation that adds members to a local group on a
+            # container host yet (docker.desktop does it for docker-users on dev boxes only).
+            check.problem(
+                "docker_group_members",
+                "adding accounts to docker_group is not supported on container hosts yet",
+                "remove it and add the accounts yourself (Add-LocalGroupMember -Group docker-users "
+                "-Member <account>), or connect as an administrator",
+            )
+        for key in ("wsl_settings", "wsl_relocations", "docker_desktop_sha256", "docker_desktop_version"):
             if data.get(key):
                 check.problem(
                     key,
@@ -560,8 +618,14 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
                 )
 
     docker_group_raw = data.get("docker_group")
-    if docker_group_raw is None:
-        docker_group = "docker-users" if role == "container_host" else None
+    if role == "devbox" and docker_group_raw not in (None, "", DESKTOP_GROUP):
+        check.problem(
+            "docker_group",
+            f"{docker_group_raw!r} on a dev box: Docker Desktop always uses its own {DESKTOP_GROUP!r} group",
+            "remove docker_group for dev boxes (docker_group_members are added to docker-users)",
+        )
+    if docker_group_raw is None or role == "devbox":
+        docker_group = DESKTOP_GROUP if role == "container_host" else None
     elif isinstance(docker_group_raw, str):
         docker_group = docker_group_raw or None
         if docker_group is not None:
@@ -584,7 +648,7 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
         wsl_settings=wsl_settings,
         wsl_distros=distros,
         wsl_relocations=relocations,
-        desktop_version=check.version("docker_desktop_version"),
+        desktop_version=desktop_version,
         desktop_url=desktop_url,
         desktop_sha256=desktop_sha256,
         desktop_backend=desktop_backend,
@@ -603,6 +667,8 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
         smoke_test_image=check.string("docker_smoke_test_image"),
         sim_placeholders=tuple(check.placeholders),
     )
+    if role is not None:
+        _check_daemon_json(check, settings)
     if check.problems or role is None:
         raise SettingsError(host_name, check.problems)
     return settings

@@ -63,7 +63,6 @@ Fixtures
 from __future__ import annotations
 
 import os
-import re
 import runpy
 import subprocess
 import sys
@@ -162,9 +161,7 @@ def _match_inventory_host(hostname: str, inventory: list[InventoryHost]) -> Inve
         if wanted in candidates:
             return inv
     short = wanted.split(".", 1)[0]
-    matches = [
-        inv for inv in inventory if inv.name.split("/", 1)[-1].lower().split(".", 1)[0] == short
-    ]
+    matches = [inv for inv in inventory if inv.name.split("/", 1)[-1].lower().split(".", 1)[0] == short]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -379,10 +376,3 @@ def host_settings(infra_target: InfraTarget) -> Any:
         return settings_for(inv.name, inv.data, inv.groups)
     except SettingsError as exc:
         pytest.fail(f"the inventory's host data is not deployable, so there is no expected state:\n{exc}")
-
-
-def is_simulated(target: InfraTarget) -> bool:
-    return target.simulated
-
-
-_ = re  # re is used by the test modules through this conftest's helpers in future extensions

@@ -50,6 +50,11 @@ def scripted(**spec: Any) -> str:
 class ScriptedExecutor(HostExecutor):
     """The real HostExecutor with a scripted interpreter for ``#winfra-test`` scripts."""
 
+    def __init__(self, host: SimHost) -> None:
+        super().__init__(host)
+        # Every #winfra-test spec that started, in order (to prove a command ran exactly once).
+        self.ran: list[dict[str, Any]] = []
+
     def _interpret(
         self,
         shell: Any,
@@ -64,6 +69,7 @@ class ScriptedExecutor(HostExecutor):
         if not first.startswith(MARKER):
             return super()._interpret(shell, script, env, cwd, winfra_stdin, io, codepage)
         spec = json.loads(first[len(MARKER) :])
+        self.ran.append(spec)
         deadline = time.monotonic() + float(spec.get("sleep", 0))
         while time.monotonic() < deadline:
             if io._p._terminated:  # Signal terminate arrived

@@ -174,6 +174,7 @@ def test_command_that_may_have_run_is_not_retried(target: SimTarget) -> None:
         with pytest.raises(OSError):
             host.run_shell_command(scripted(stdout=["x"]))
         assert target.sim.faults.unfired() == []
+        assert target.sim.faults.commands == 1  # exactly one Command reached the host: no retry
         ok, out = host.run_shell_command(scripted(stdout=["next works"]))
         assert ok and out.stdout_lines == ["next works"]
 
@@ -276,3 +277,45 @@ def test_next_command_after_a_reboot_reconnects_transparently(target: SimTarget)
         assert ok, out.stderr
         assert out.stdout_lines == ["after reboot"]
         assert counters(host).snapshot()["shells_opened"] == 2
+
+
+def test_reboot_during_a_command_fails_it_and_the_next_one_works(target: SimTarget) -> None:
+    import threading
+
+    target.sim.boot.downtime_s = 0.0
+    with connected(target) as host:
+        timer = threading.Timer(0.5, target.sim.reboot)
+        timer.start()
+        try:
+            # The command may have run (partly): it is reported as failed, never re-run.
+            with pytest.raises(OSError):
+                host.run_shell_command(scripted(sleep=5, stdout=["never printed"]))
+        finally:
+            timer.join()
+        ok, out = host.run_shell_command(scripted(stdout=["back"]))
+        assert ok and out.stdout_lines == ["back"]
+        assert [spec.get("sleep") for spec in target.executor.ran] == [5, None]  # not re-run
+
+
+def test_reconnect_loop_during_a_reboot_with_a_short_connect_timeout(target: SimTarget) -> None:
+    # What the reboot operation does: disconnect, then connect() in a loop with
+    # winfra_connect_timeout set, until the host answers again with a new boot.
+    import time
+
+    target.sim.boot.downtime_s = 1.0
+    with connected(target) as host:
+        host.connector_data["winfra_connect_timeout"] = 1
+        target.sim.reboot()
+        host.disconnect()
+        started = time.monotonic()
+        host.connect(show_errors=False)
+        assert not host.connected  # down: refused at once, not after the 30 s read timeout
+        assert time.monotonic() - started < 2
+        deadline = time.monotonic() + 10
+        while not host.connected and time.monotonic() < deadline:
+            time.sleep(0.2)
+            host.connect(show_errors=False)
+        assert host.connected
+        del host.connector_data["winfra_connect_timeout"]
+        ok, out = host.run_shell_command(scripted(stdout=["up again"]))
+        assert ok and out.stdout_lines == ["up again"]

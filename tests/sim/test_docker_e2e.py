@@ -217,7 +217,9 @@ def test_bad_daemon_json_is_rolled_back_with_the_daemon_still_running(lab: Lab) 
     assert any("Q:\\docker" in e["message"] for e in sim.docker.events if e["level"] == "Error")
 
 
-def test_checksum_mismatch_deletes_the_download_and_changes_nothing(lab: Lab) -> None:
+def test_checksum_mismatch_deletes_the_download_and_changes_nothing(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
     sim = lab.add("srv", "server2022", {"features": {"server": {"Containers": {"state": "Installed"}}}})
     art = dm.add_engine_release(sim, "27.3.1")
     wrong = "0" * 64
@@ -231,6 +233,7 @@ def test_checksum_mismatch_deletes_the_download_and_changes_nothing(lab: Lab) ->
     assert sim.services.get("docker") is None
     assert not sim.fs.exists(rf"C:\ProgramData\winfra\cache\{wrong}\docker-27.3.1.zip")
     assert not sim.fs.exists(rf"C:\ProgramData\winfra\cache\{wrong}\docker-27.3.1.zip.partial")
+    assert f"checksum mismatch for {art.url}: expected sha256 {wrong}, got {art.sha256()}" in caplog.text
 
 
 def test_linux_only_key_refused_before_any_change(lab: Lab) -> None:
@@ -335,3 +338,95 @@ def test_desktop_refused_without_wsl2_and_on_server(lab: Lab) -> None:
         assert sim.registry.get(dm.DESKTOP_UNINSTALL_KEY, "DisplayVersion") is None
         assert "docker_desktop_install" not in writes(sim)
         assert "acquire_file" not in writes(sim)
+
+
+# =============================================================================================
+# acquisition sources, Desktop daemon files, old engines, smoke test
+# =============================================================================================
+
+
+def test_controller_file_and_unc_sources_are_verified_and_cached(lab: Lab, tmp_path: Path) -> None:
+    sim = lab.add("srv", "server2022", {"features": {"server": {"Containers": {"state": "Installed"}}}})
+    local = tmp_path / "docker-27.3.1.zip"
+    local.write_bytes(dm.engine_zip("27.3.1"))
+    art = dm.add_engine_release(sim, "27.3.1")  # same bytes, to compare the hash
+    cache = rf"C:\ProgramData\winfra\cache\{art.sha256()}\docker-27.3.1.zip"
+
+    state = lab.run(
+        [(docker.engine, {"version": "27.3.1", "source": str(local), "sha256": art.sha256(), "timeout": 10})]
+    )
+
+    assert failed(state) == set()
+    assert dockerd_version(sim) == "27.3.1"
+    assert sim.fs.sha256(cache) == art.sha256()
+    assert not sim.fs.exists(cache + ".upload")
+
+    # A 28.0.1 zip on a share: copied on the host, no upload.
+    unc = r"\\fileserver\mirror\docker\docker-28.0.1.zip"
+    share = dm.add_engine_release(sim, "28.0.1", url=unc)
+    uploads = sim.counters.snapshot()["scripts"].get("put_file", 0)
+    state = lab.run(
+        [(docker.engine, {"version": "28.0.1", "source": unc, "sha256": share.sha256(), "timeout": 10})]
+    )
+    assert failed(state) == set()
+    assert dockerd_version(sim) == "28.0.1"
+    assert sim.counters.snapshot()["scripts"].get("put_file", 0) == uploads
+
+
+def test_bom_file_on_an_old_engine_is_rewritten_without_bom(lab: Lab) -> None:
+    sim = lab.add("srv", "server2022", {"features": {"server": {"Containers": {"state": "Installed"}}}})
+    art = dm.add_engine_release(sim, "20.10.24")
+    lab.run([engine_op(art, "20.10.24")])
+    # What Set-Content -Encoding UTF8 writes on PS 5.1 (windows-facts C.4 "BOM trap").
+    sim.fs.write_bytes(dm.DAEMON_JSON, b'\xef\xbb\xbf{"log-level": "info"}', make_parents=True)
+    assert dm.start_engine(sim, "docker") is not None  # 20.10 refuses the BOM
+    assert "invalid character 'ï'" in (sim.docker.engine.last_error or "")
+    sim.save()
+
+    state = lab.run([(docker.daemon_config, {"config": {"log-level": "info"}})])
+
+    assert failed(state) == set()
+    raw = sim.fs.read_bytes(dm.DAEMON_JSON)
+    assert raw.startswith(b"{") and json.loads(raw) == {"log-level": "info"}
+    assert sim.services.get("docker").state == "Running"  # type: ignore[union-attr]
+
+
+def test_desktop_daemon_json_in_the_users_profile(lab: Lab) -> None:
+    sim = lab.add("dev", "win11-devbox", WSL_READY)
+    art = dm.add_desktop_release(sim, "4.36.0", 175267)
+    config = {
+        "builder": {"gc": {"defaultKeepStorage": "20GB", "enabled": True}},
+        "features": {"buildkit": True},
+    }
+    steps = [
+        desktop_op(art, "4.36.0", users=["dev"]),
+        (docker.daemon_config, {"config": config, "target": "desktop", "user": "dev"}),
+    ]
+
+    state = lab.run(steps)
+
+    assert failed(state) == set()
+    raw = sim.fs.read_bytes(r"C:\Users\dev\.docker\daemon.json")
+    assert not raw.startswith(b"\xef\xbb\xbf") and json.loads(raw) == config
+    before = writes(sim)
+    assert failed(lab.run(steps)) == set()
+    assert writes(sim) == before
+
+
+def test_smoke_test_matches_the_host_and_explains_a_mismatch(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = lab.add("srv", "server2022", {"features": {"server": {"Containers": {"state": "Installed"}}}})
+    art = dm.add_engine_release(sim, "27.3.1")
+    lab.run([engine_op(art, "27.3.1")])
+
+    state = lab.run([(docker.smoke_test, {})])
+    assert failed(state) == set()
+
+    caplog.clear()
+    state = lab.run(
+        [(docker.smoke_test, {"image": "hello-world:nanoserver-ltsc2025", "isolation": "process"})]
+    )
+    assert failed(state) == {"@winrm/srv"}
+    assert "does not match this host (build 20348; error 0xc0370101)" in caplog.text
+    assert "ltsc2022 (process)" in caplog.text

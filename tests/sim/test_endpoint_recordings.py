@@ -141,9 +141,9 @@ class _RecordedExecutor:
         return _ScriptedProcess(self.events)
 
 
-def _replay(name: str, endpoint_factory: Any) -> list[tuple[dict[str, Any], int, str]]:
+def _replay(name: str, endpoint_factory: Any, executor: Any = None) -> list[tuple[dict[str, Any], int, str]]:
     messages = _messages(name)
-    executor = _RecordedExecutor(messages)
+    executor = executor if executor is not None else _RecordedExecutor(messages)
     ep = endpoint_factory(executor, {USER: PASSWORD}, allow_unencrypted=True)
     session = requests.Session()
     session.auth = (USER, PASSWORD)
@@ -224,3 +224,19 @@ def test_recordings_replay_through_pywinrm() -> None:
     assert results["test_winrs_standard.yml"] == (b"hi\r\n", b"", 0)
     assert results["test_winrs_stderr_rc.yml"] == (b"out \r\n", b"err \r\n", 1)
     assert results["test_winrs_operation_timeout.yml"][2] == 0
+
+
+@pytest.mark.parametrize("name", ["test_winrs_standard.yml", "test_winrs_stderr_rc.yml"])
+def test_real_shell_layer_reproduces_recorded_cmd_output(
+    name: str, sim_endpoint_factory: Any, sim_endpoint_host: Any
+) -> None:
+    """No scripting: the simulator's own cmd.exe layer runs the recorded command lines
+    (``cmd.exe /c echo hi``; ``cmd.exe /c echo out && echo err>&2 && exit 1``) and must print
+    exactly what Windows printed, trailing spaces included."""
+    from winfra.sim.shell.executor import HostExecutor
+
+    replies = _replay(name, sim_endpoint_factory, HostExecutor(sim_endpoint_host))
+    for message, status, text in replies:
+        if _action(message["request"]) == "Receive":
+            assert status == 200
+            assert _receive_result(text) == _receive_result(message["response"])

@@ -377,3 +377,55 @@ def test_get_item_type_checks_and_listing(host: h.SimHost) -> None:
     assert run(host, "Get-Item -Path 'C:/data/a.txt' | Select-Object -ExpandProperty Length")[0] == "3\r\n"
     assert run(host, "Get-ChildItem -Path 'C:/data' | Select-Object -ExpandProperty Name")[0] == "a.txt\r\n"
     assert run(host, "cat -- 'C:/data/a.txt'")[0] == "abc\r\n"
+
+
+# --- what the tests/infra suite runs (tests/infra/infra_checks.py) ---------------------------------
+
+
+def test_local_accounts(host: h.SimHost) -> None:
+    sid = host.users.require("dev").sid
+    assert run(host, "(Get-LocalUser -Name 'dev').SID.Value")[0] == sid + "\r\n"
+    _, err, code = run(host, "(Get-LocalUser -Name 'nobody').SID.Value")
+    assert code == 1 and "User nobody was not found." in str(err) and "UserNotFound" in str(err)
+    out = run(host, "Get-LocalGroupMember -Group Administrators | Select-Object -ExpandProperty Name")[0]
+    assert out == "WIN11-DEV\\winrm-admin\r\n"
+
+
+def test_registry_children_piped_into_get_itemproperty(host: h.SimHost) -> None:
+    register(host, "dev", "Ubuntu", "{abababab-0000-0000-0000-000000000000}", default=True)
+    sid = host.users.require("dev").sid
+    key = f"Registry::HKEY_USERS\\{sid}\\Software\\Microsoft\\Windows\\CurrentVersion\\Lxss"
+    out, _, code = run(
+        host,
+        f"Get-ChildItem -LiteralPath '{key}' | Get-ItemProperty "
+        "| Select-Object PSChildName,DistributionName,Flags | ConvertTo-Json -Compress",
+    )
+    assert code == 0
+    assert json.loads(str(out)) == {
+        "PSChildName": "{abababab-0000-0000-0000-000000000000}",
+        "DistributionName": "Ubuntu",
+        "Flags": 15,
+    }
+
+
+def test_get_content_encodings(host: h.SimHost) -> None:
+    host.fs.write_bytes(r"C:\d.json", b'\xef\xbb\xbf{"k":"\xc3\xa9"}')
+    assert run(host, "Get-Content -LiteralPath 'C:\\d.json' -Raw -Encoding UTF8")[0] == '{"k":"é"}\r\n'
+    # PS 5.1 -Encoding Byte: one number per byte, so a BOM is visible.
+    out = run(host, "Get-Content -LiteralPath 'C:\\d.json' -Encoding Byte -TotalCount 3")[0]
+    assert out == "239\r\n187\r\n191\r\n"
+    host.fs.write_bytes(r"C:\ansi.txt", b"caf\xe9")
+    assert run(host, "Get-Content C:\\ansi.txt")[0] == "café\r\n"  # no BOM: the ANSI code page
+
+
+def test_other_users_hive_visible_only_while_logged_on(host: h.SimHost) -> None:
+    # windows-facts A.5: another user's HKU\<SID> is readable only while that user is logged on.
+    sid = host.users.require("dev").sid
+    key = f"Registry::HKEY_USERS\\{sid}"
+    assert host.users.require("dev").logged_on
+    assert run(host, f"Test-Path -LiteralPath '{key}'")[0] == "True\r\n"
+    host.users.require("dev").logged_on = False
+    assert run(host, f"Test-Path -LiteralPath '{key}'")[0] == "False\r\n"
+    # The caller's own hive is always loaded.
+    assert run(host, f"Test-Path -LiteralPath '{key}'", user="dev")[0] == "True\r\n"
+    assert run(host, "Test-Path -LiteralPath 'HKLM:\\'")[0] == "True\r\n"

@@ -315,3 +315,12 @@ def test_sparse_vhd_keeps_size_marker_and_space_accounting(tmp_path: Path) -> No
     assert again.fs.entry(r"C:\backup.vhdx").sparse
     with again.fs.open_read(r"C:\backup.vhdx") as fh:
         assert fh.read(8) == b"MARKER-1"
+
+
+def test_users_and_groups_share_the_rid_pool(tmp_path: Path) -> None:
+    host = load(tmp_path)
+    g = host.users.add_group("docker-users")
+    u = host.users.add_user("later", "pw-later-1")
+    assert g.sid != u.sid and int(u.sid.rsplit("-", 1)[1]) == int(g.sid.rsplit("-", 1)[1]) + 1
+    # Built-in groups keep their well-known SIDs.
+    assert host.users.group("Administrators").sid == "S-1-5-32-544"

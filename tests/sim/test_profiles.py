@@ -92,3 +92,12 @@ def test_bad_overrides_name_the_host_and_setting(overrides: object, message: str
 def test_unknown_profile_lists_the_choices(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="win11-devbox"):
         h.SimHost.load("x", profile="win12", state_dir=tmp_path)
+
+
+def test_windows_11_registry_product_name_says_windows_10(tmp_path: Path) -> None:
+    # learn.microsoft.com/answers/questions/555857: ProductName stays "Windows 10 ..." on 11.
+    host = h.SimHost.load("pn", profile="win11-devbox", state_dir=tmp_path)
+    assert host.registry.get(h.CURRENT_VERSION, "ProductName") == "Windows 10 Pro"
+    assert host.os.caption == "Microsoft Windows 11 Pro"
+    server = h.SimHost.load("pn2", profile="server2025", state_dir=tmp_path)
+    assert server.registry.get(h.CURRENT_VERSION, "ProductName") == "Windows Server 2025 Datacenter"

@@ -1,4 +1,4 @@
-"""Simulated wsl.exe semantics (winfra/sim/models/wsl_exe.py), each against its source."""
+"""Simulated wsl.exe semantics (winfra/sim/models/wsl.py), each against its source."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from winfra import wsl_output
 from winfra.sim.models import host as h
-from winfra.sim.models.wsl_exe import WslExe, create_distro, read_marker
+from winfra.sim.models.wsl import WslExe, create_distro, read_marker
 
 FAST_BOOT = {"boot": {"downtime_s": 0.05, "readiness_delay_s": 0.05}}
 
@@ -109,3 +109,17 @@ def test_starting_wsl2_needs_an_interactive_session(tmp_path: Path) -> None:
     host, exe = make(tmp_path)
     host.users.require("dev").logged_on = False
     assert exe.start("Ubuntu").error_code == "Wsl/Service/CreateInstance/CreateVm/0x8007023f"
+
+
+def test_script_steps_match_their_counterparts() -> None:
+    """The fault-injection step names a .ps1 reports (`-Step '...'`, `step = '...'`) are the ones its
+    counterpart passes to call.step(): a test injecting a fault at a step hits both."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "winfra"
+    for name in ("wsl_relocate", "wsl_user_action"):
+        ps = (root / "scripts" / f"{name}.ps1").read_text("utf-8")
+        py = (root / "sim" / "scripts" / f"{name}.py").read_text("utf-8")
+        ps_steps = set(re.findall(r"(?:-Step|step =) '(wsl:[a-z_]+)'", ps))
+        py_steps = set(re.findall(r'"(wsl:[a-z_]+)"', py))
+        assert ps_steps and ps_steps == py_steps, name

@@ -21,7 +21,11 @@ SECRET = "S3cr3t-never-shown!"
 
 
 def devbox(**extra: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"winrm_user": "admin", "docker_desktop_sha256": SHA_A}
+    data: dict[str, Any] = {
+        "winrm_user": "admin",
+        "docker_desktop_sha256": SHA_A,
+        "docker_desktop_version": "4.37.1",
+    }
     data.update(extra)
     return data
 
@@ -94,10 +98,18 @@ def test_both_role_groups_is_ambiguous() -> None:
     assert any("both" in m and "winfra_role" in m for m in msgs)
 
 
-def test_devbox_requires_desktop_sha256() -> None:
+def test_devbox_requires_desktop_sha256_and_version() -> None:
     msgs = problems("@winrm/dev1", {"winrm_user": "admin"}, ("devboxes",))
-    assert len(msgs) == 1
+    assert len(msgs) == 2
     assert "docker_desktop_sha256" in msgs[0] and "Get-FileHash" in msgs[0]
+    assert "docker_desktop_version" in msgs[1] and "4.37.1" in msgs[1]
+
+
+def test_docker_versions_are_exact_pins() -> None:
+    msgs = problems("h", devbox(docker_desktop_version="4.37"), ("devboxes",))
+    assert "'4.37' is not a pinned version like 4.37.1" in msgs[0]
+    s = settings_for("h", devbox(wsl_version="2.3.26.0"), ("devboxes",))
+    assert s.wsl_version == "2.3.26.0"
 
 
 def test_container_host_requires_version_and_sha256() -> None:
@@ -113,7 +125,7 @@ def test_bad_sha256_and_bad_version() -> None:
     )
     joined = "\n".join(msgs)
     assert "'abc' is not a sha256" in joined
-    assert "'latest' is not a dotted version" in joined
+    assert "'latest' is not a pinned version like 27.5.1" in joined
 
 
 def test_other_target_user_needs_password_and_password_never_leaks() -> None:
@@ -231,3 +243,32 @@ def test_common_reboot_batch() -> None:
     assert common_reboot_batch([None, 0, 0]) == 0
     assert common_reboot_batch([0, 3, None, 2, "x", True, -1]) == 2
     assert common_reboot_batch([]) == 0
+
+
+def test_wsl_distros_is_refused_with_the_way_out() -> None:
+    msgs = problems("h", devbox(wsl_distros=["Ubuntu"]), ("devboxes",))
+    assert len(msgs) == 1 and "wsl_distros" in msgs[0] and "wsl --install -d Ubuntu" in msgs[0]
+
+
+def test_group_members_on_container_host_and_group_on_devbox() -> None:
+    msgs = problems("h", ctr(docker_group_members=["alice"]), ("container_hosts",))
+    assert "docker_group_members" in msgs[0] and "Add-LocalGroupMember" in msgs[0]
+    msgs = problems("h", devbox(docker_group="docker"), ("devboxes",))
+    assert "docker_group" in msgs[0] and "docker-users" in msgs[0]
+    s = settings_for("h", devbox(docker_group_members=["alice"]), ("devboxes",))
+    assert s.docker_group is None and s.docker_group_members == ("alice",)
+
+
+def test_daemon_config_validated_against_the_target_engine() -> None:
+    msgs = problems("h", ctr(docker_daemon_config={"log-level": "info", "no-such-key": 1}), ("container_hosts",))
+    assert any("no-such-key" in m for m in msgs)
+    msgs = problems("h", ctr(docker_daemon_config={"debug": "yes"}), ("container_hosts",))
+    assert any("debug" in m for m in msgs)
+    # Docker Desktop's Linux engine accepts Linux keys.
+    s = settings_for("h", devbox(docker_daemon_config={"default-address-pools": []}), ("devboxes",))
+    assert "default-address-pools" in s.daemon_config
+
+
+def test_wsl_settings_checked_by_wsl_rules() -> None:
+    msgs = problems("h", devbox(wsl_settings={"wsl2": {"memory": "1.5GB"}}), ("devboxes",))
+    assert any("wsl_settings" in m and "memory" in m for m in msgs)

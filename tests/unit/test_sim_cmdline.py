@@ -106,3 +106,22 @@ def test_bad_encoded_command_is_an_error() -> None:
         parse_powershell_args(["-enc", "%%%notbase64"])
     with pytest.raises(PowerShellCommandLineError):
         parse_powershell_args(["-EncodedCommand"])
+
+
+def test_cmd_operators_and_redirections() -> None:
+    from winfra.sim.shell.cmdline import split_cmd_operators, strip_redirections
+
+    assert split_cmd_operators("echo out && echo err>&2 && exit 1") == [
+        (None, "echo out "),
+        ("&&", " echo err>&2 "),
+        ("&&", " exit 1"),
+    ]
+    assert split_cmd_operators('echo "a && b" & echo c || x ^& y') == [
+        (None, 'echo "a && b" '),
+        ("&", " echo c "),
+        ("||", " x ^& y"),
+    ]
+    assert strip_redirections("echo err>&2 ") == ("echo err ", {1: "2"})
+    assert strip_redirections("echo a 2>&1") == ("echo a ", {2: "1"})
+    assert strip_redirections("hostname 2>nul") == ("hostname ", {2: "nul"})
+    assert strip_redirections('powershell -c "1 2>&1 >nul"') == ('powershell -c "1 2>&1 >nul"', {})

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra.api import Config, StringCommand
+from pyinfra.api import Config, FunctionCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
 from pyinfra_testing.util import FakeState, create_host
 
@@ -43,6 +43,8 @@ class State(FakeState):
 def describe_command(command: Any) -> Any:
     if isinstance(command, str):
         command = StringCommand(command.strip())
+    if isinstance(command, FunctionCommand):
+        return [command.function.__name__, list(command.args), dict(command.kwargs)]
     assert isinstance(command, StringCommand), f"unexpected command {command!r}"
     text = command.get_raw_value()
     header = parse_header(text)
@@ -113,7 +115,7 @@ def test_operation_fixture(op_name: str, path: Path) -> None:
         assert (sorted(value) if isinstance(value, set) else value) == expected, key
     if secret:
         for command in commands:
-            assert secret not in json.dumps(command["params"])
+            assert secret not in json.dumps(command if isinstance(command, list) else command["params"])
 
 
 def test_password_travels_only_as_connector_argument() -> None:
@@ -138,7 +140,12 @@ def test_every_fixture_directory_is_collected() -> None:
 def test_config_diff_shows_the_ini_diff(caplog: pytest.LogCaptureFixture) -> None:
     state = State()
     state.config.DIFF = True
-    current = {"path": r"C:\Users\dev\.wslconfig", "exists": True, "content": "[wsl2]\r\nmemory=4GB\r\n", "bom": False}
+    current = {
+        "path": r"C:\Users\dev\.wslconfig",
+        "exists": True,
+        "content": "[wsl2]\r\nmemory=4GB\r\n",
+        "bom": False,
+    }
     host = create_host(state, facts={"wsl.WslConfig": {"user=dev": current}}, data={"winrm_user": "dev"})
     host.name = "testhost"
     with ctx_state.use(state), ctx_host.use(host), caplog.at_level("INFO"):
@@ -148,3 +155,26 @@ def test_config_diff_shows_the_ini_diff(caplog: pytest.LogCaptureFixture) -> Non
     assert "Will update .wslconfig of dev" in text
     assert "-memory=4GB" in text and "+memory=8GB" in text
     assert "Docker Desktop" in text  # the shutdown warning names what else stops
+
+
+def test_docker_desktop_data_only_with_the_internal_override() -> None:
+    distros = [
+        {"name": "docker-desktop-data", "guid": "{g}", "state": "Stopped", "version": 2,
+         "base_path": r"C:\Users\dev\AppData\Local\Docker\wsl\data", "vhd_path": "x", "vhd_exists": True,
+         "vhd_size": 1, "is_default": False, "default_uid": 0},
+    ]  # fmt: skip
+    facts_ = {
+        "wsl.WslDistros": {"user=dev": distros},
+        "wsl.WslRelocationJournals": {"user=dev": {}},
+        "wsl.WslInstallation": {"kind": "package", "supports_manage_move": False},
+    }
+    state = State()
+    host = create_host(state, facts=facts_, data={"winrm_user": "dev"})
+    host.name = "testhost"
+    with ctx_state.use(state), ctx_host.use(host):
+        [command] = list(
+            ops.distro_location._inner("docker-desktop-data", r"D:\docker-data", allow_docker_desktop=True)
+        )
+        assert describe_command(command)["params"]["allow_docker_desktop_data"] is True
+        with pytest.raises(Exception, match="desktop_data_location"):
+            list(ops.distro_location._inner("docker-desktop", r"D:\dd", allow_docker_desktop=True))

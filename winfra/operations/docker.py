@@ -540,6 +540,18 @@ def desktop(
             "[windows-facts.md B.7]"
         )
         return
+    if backend in ("hyper-v", "windows"):
+        optional = host.get_fact(OptionalFeatures) or {}
+        # windows-facts.md B.7: the Hyper-V backend (and Windows containers) need the Hyper-V and
+        # Containers features.
+        off = [n for n in ("Microsoft-Hyper-V", "Containers") if optional.get(n) != "Enabled"]
+        if off:
+            yield _fail_host(
+                f"{host.name}: backend={backend!r} needs the {' and '.join(off)} feature(s) enabled; run "
+                "windows.feature(features=['hyper-v', 'containers']) and windows.reboot_if_needed() first "
+                "[windows-facts.md B.7]"
+            )
+            return
     if backend == "wsl-2":
         problem = _wsl2_not_ready()
         if problem:

@@ -23,7 +23,7 @@ from typing import Any
 
 import jinja2
 from pyinfra import host, logger, state
-from pyinfra.api import StringCommand, operation
+from pyinfra.api import FunctionCommand, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 
 from winfra.facts.wsl import (
@@ -133,6 +133,7 @@ def installed(
         from winfra.operations.windows import FEATURES_REQUIRED, _record
 
         _record(FEATURES_REQUIRED).update({"VirtualMachinePlatform"})
+        yield FunctionCommand(_report_reboot_need, (), {})
     else:
         host.noop(f"WSL {inst['version'] or ''} is installed ({kind})".replace("  ", " "))
 
@@ -148,6 +149,27 @@ def installed(
         ),
         **su,
     )
+
+
+def _report_reboot_need(state: Any, host: Any) -> bool:
+    """After an install: say whether Windows now waits for a restart (CBS RebootPending or a WSL
+    feature in a *Pending state, windows-facts A.1/D.4), since wsl.exe exits 0 either way."""
+    from winfra.facts.windows import PendingReboot
+
+    pending = host.get_fact(PendingReboot)
+    why = [
+        f"{name} is {st}"
+        for name, st in (pending.get("pending_features") or {}).items()
+        if name in ("VirtualMachinePlatform", "Microsoft-Windows-Subsystem-Linux")
+    ]
+    if pending.get("cbs_reboot_pending"):
+        why.append("CBS RebootPending is set")
+    if why:
+        logger.warning(
+            f"{host.print_prefix}WSL needs a restart before it works ({'; '.join(why)}); "
+            "windows.reboot_if_needed() restarts it"
+        )
+    return True
 
 
 # =============================================================================================
@@ -225,7 +247,9 @@ def config(
         return
 
     if state.config.DIFF:
-        logger.info(f"{host.print_prefix}Will {'update' if old is not None else 'create'} .wslconfig of {name}")
+        logger.info(
+            f"{host.print_prefix}Will {'update' if old is not None else 'create'} .wslconfig of {name}"
+        )
         for line in difflib.unified_diff(
             (old or "").replace("\r\n", "\n").splitlines(),
             rendered.splitlines(),
@@ -336,7 +360,13 @@ def check_location(location: str, host_name: str, name: str) -> str:
 
 
 @operation()
-def distro_location(distro: str, location: str, user: str | None = None, keep_backup: bool = False):
+def distro_location(
+    distro: str,
+    location: str,
+    user: str | None = None,
+    keep_backup: bool = False,
+    allow_docker_desktop: bool = False,
+):
     """
     Move a WSL2 distro's virtual disk to ``location`` without losing data.
 
@@ -344,6 +374,9 @@ def distro_location(distro: str, location: str, user: str | None = None, keep_ba
     + location: absolute target directory, e.g. ``D:\\wsl\\Ubuntu`` (not a bare drive).
     + user: target user (default host data ``winfra_user``, else the WinRM user).
     + keep_backup: keep the exported VHD next to the location after a successful move.
+    + allow_docker_desktop: internal, for ``docker.desktop_data_location`` only: allows the
+      pre-4.30 ``docker-desktop-data`` distro (Docker Desktop stopped). ``docker-desktop`` itself is
+      never moved (windows-facts B.6, docker/for-win#13550).
 
     Runs one script on the host (``wsl_relocate.ps1``, one round trip) as the target user:
     preflight (free space for the VHD, the backup and a margin), then ``wsl --manage --move``
@@ -360,7 +393,9 @@ def distro_location(distro: str, location: str, user: str | None = None, keep_ba
         wsl.distro_location(distro="Ubuntu", location="D:\\\\wsl\\\\Ubuntu")
     """
     name = _distro_name(distro, "distro")
-    if name.lower().startswith("docker-desktop"):
+    if name.lower().startswith("docker-desktop") and not (
+        allow_docker_desktop and name.lower() == "docker-desktop-data"
+    ):
         raise OperationValueError(
             f"{host.name}: {name} belongs to Docker Desktop, which undoes or breaks a manual move "
             "(docker/for-win#13550, windows-facts B.6); move it with docker.desktop_data_location"
@@ -409,6 +444,7 @@ def distro_location(distro: str, location: str, user: str | None = None, keep_ba
                 "name": current["name"] if current else name,
                 "location": target,
                 "keep_backup": bool(keep_backup),
+                "allow_docker_desktop_data": bool(allow_docker_desktop),
                 "use_manage_move": bool(inst.get("supports_manage_move")),
                 "margin_bytes": RELOCATE_MARGIN_BYTES,
             },

@@ -5,14 +5,15 @@
 .DESCRIPTION
     JSON contract.
     Input:
-      kind              "https" (download on the host), "unc" (copy from a share) or "staged"
+      kind              "https" (download on the host), "unc" (copy from a share), "staged"
                         (a file the controller uploaded next to dest; it is verified and moved)
+                        or "prepare" (only create dest's directory, before an upload)
       source            the https URL, the UNC path, or the staged file's path
       dest              the cache path, e.g. C:\ProgramData\winfra\cache\<sha256>\<name>
       sha256            expected SHA-256 (hex, any case), or null when allow_unverified
       allow_unverified  true to accept a file without a checksum (never reused from the cache)
     Output: {"path": dest, "sha256": "<lower hex>", "size": <bytes>,
-             "action": "cached"|"downloaded"|"copied"|"uploaded"}
+             "action": "cached"|"downloaded"|"copied"|"uploaded"|"prepared"}
     A file already in the cache with the expected hash is reused without any transfer. A cached
     file with another hash is deleted and fetched again. A fetched file whose hash differs is
     deleted and the script fails with "checksum mismatch".
@@ -43,6 +44,16 @@ $dest = [string]$in.dest
 $expected = $null
 if ($in.sha256) {
     $expected = ([string]$in.sha256).ToLowerInvariant()
+}
+if ($in.kind -eq 'prepare') {
+    # Before an upload: put_file needs the destination directory to exist.
+    $prepareDir = Split-Path -Path $dest -Parent
+    if (-not (Test-Path -LiteralPath $prepareDir -PathType Container)) {
+        $null = New-Item -ItemType Directory -Path $prepareDir -Force
+    }
+    $result = [ordered]@{ path = $dest; sha256 = $null; size = $null; action = 'prepared' }
+    ConvertTo-Json -InputObject $result -Compress -Depth 6
+    return
 }
 if ((-not $expected) -and (-not $in.allow_unverified)) {
     throw "acquire_file: no sha256 for $($in.source) and allow_unverified is not set"

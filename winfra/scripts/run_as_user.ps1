@@ -135,7 +135,10 @@ catch {
 [System.IO.File]::WriteAllText('$q\rc.tmp', [string]`$rc)
 Move-Item -LiteralPath '$q\rc.tmp' -Destination '$q\rc.txt'
 "@
-$launcherEncoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($launcher))
+# The launcher is ASCII (a GUID path under ProgramData and base64), so -File reads it correctly
+# whatever the ANSI code page; a file keeps the task's argument line short.
+$launcherPath = Join-Path $dir 'launcher.ps1'
+[System.IO.File]::WriteAllText($launcherPath, $launcher, $utf8)
 
 $taskName = "winfra-runas-$id"
 $taskPath = '\winfra\'
@@ -144,7 +147,7 @@ if ($null -ne $password) {
     $logon = 'password'
 }
 try {
-    $action = New-ScheduledTaskAction -Execute $psExe -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -WindowStyle Hidden -EncodedCommand $launcherEncoded"
+    $action = New-ScheduledTaskAction -Execute $psExe -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -WindowStyle Hidden -File `"$launcherPath`""
     $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit (New-TimeSpan -Seconds ($timeout + 60))
     try {
         if ($null -ne $password) {

@@ -89,7 +89,13 @@ if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Comp
     $result['reboot_required'] = $true
 }
 foreach ($feature in @('VirtualMachinePlatform', 'Microsoft-Windows-Subsystem-Linux')) {
-    $f = Get-WindowsOptionalFeature -Online -FeatureName $feature
+    try {
+        $f = Get-WindowsOptionalFeature -Online -FeatureName $feature
+    }
+    catch {
+        # "Feature name ... is unknown" (windows-facts F.5) on an edition without it.
+        $f = $null
+    }
     if ($null -ne $f -and $f.State.ToString() -like '*Pending') {
         $result['reboot_required'] = $true
     }

@@ -12,6 +12,8 @@
       keep_backup     - keep the export after a successful move
       use_manage_move - `wsl --manage <d> --move` is available (feature-detected from --help)
       margin_bytes    - free space to leave on the target volume beyond what the move needs
+      allow_docker_desktop_data - docker.desktop_data_location moves the pre-4.30
+                        docker-desktop-data distro (Desktop stopped); other docker-desktop* never
     Output: {"changed": bool, "method": "none|manage_move|export_import|repair_base_path|resume",
              "name", "from", "to", "backup", "backup_kept": bool, "steps": [..]}
     A failure throws (exit 1) after recovering: the message says whether the distro is intact at
@@ -237,7 +239,8 @@ $name = [string]$in.name
 if ($name -notmatch '^[A-Za-z0-9._-]+$') {
     throw "winfra: '$name' is not a WSL distro name."
 }
-if ($name.ToLowerInvariant().StartsWith('docker-desktop')) {
+$dockerDataAllowed = [bool]$in.allow_docker_desktop_data -and $name.ToLowerInvariant() -eq 'docker-desktop-data'
+if ($name.ToLowerInvariant().StartsWith('docker-desktop') -and -not $dockerDataAllowed) {
     throw "winfra: '$name' belongs to Docker Desktop; move it with docker.desktop_data_location (windows-facts B.6)."
 }
 $target = [string]$in.location

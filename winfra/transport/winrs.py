@@ -292,7 +292,11 @@ class WinRSSession(PowerShellSession):
         return self._shell_id
 
     def set_max_envelope_size_kb(self, kb: int | None) -> None:
-        """Use the server's MaxEnvelopeSizekb for Send chunks and Receive responses."""
+        """Use the server's MaxEnvelopeSizekb for Send chunks and Receive responses.
+
+        pypsrp does the same: ``WSMan.update_max_envelope_size()`` reads MaxEnvelopeSizekb and
+        sends ``MaxEnvelopeSizekb * 1024`` as the MaxEnvelopeSize header (pypsrp 0.9.1 wsman.py).
+        """
         if kb and kb >= 32:
             self.max_envelope_kb = int(kb)
             self._protocol.response_envelope = int(kb) * 1024
@@ -443,6 +447,8 @@ class WinRSSession(PowerShellSession):
                 retry = attempt == 1 and self._cannot_have_run(cause)
                 self._recover_from(cause)
                 if not retry:
+                    if isinstance(exc, TransportError):
+                        raise  # already mapped (a failed Create shell says so)
                     raise self._map(cause, "Command") from cause
                 if _wsman_codes(cause):
                     self.counters.add("shells_recycled")
@@ -548,9 +554,15 @@ class WinRSSession(PowerShellSession):
                 f"{self.label}: command timed out after {timeout}s and was terminated"
             ) from exc
         except BaseException as exc:
-            self._signal(command_id, quiet=True)
-            if isinstance(exc, OSError):
-                self._recover_from(exc.__cause__ or exc)
+            cause = exc.__cause__ or exc
+            if isinstance(cause, requests.exceptions.RequestException):
+                # The connection is gone (reboot, network): a Signal would only wait for another
+                # timeout. Start the next command from a fresh connection and shell instead.
+                self._reset_connection()
+            else:
+                self._signal(command_id, quiet=True)
+                if isinstance(exc, OSError):
+                    self._recover_from(cause)
             raise
         self._signal(command_id, quiet=False)
         return rc, bytes(out), bytes(err)

@@ -746,3 +746,64 @@ def _register_hooks() -> None:
     from winfra.sim.models.host import register_boot_hook
 
     register_boot_hook(engine_boot_hook)
+
+
+# =============================================================================================
+# docker run (Windows containers)
+# =============================================================================================
+
+# Image tags -> Windows build (windows-facts E; nanoserver's 17763 tag is "1809").
+_TAG_BUILDS = {"ltsc2025": 26100, "ltsc2022": 20348, "ltsc2019": 17763, "1809": 17763, "ltsc2016": 14393}
+# windows-facts E, verbatim from version-compatibility.md.
+MISMATCH_ERROR = (
+    "docker: Error response from daemon: container {cid} encountered an error during CreateContainer: "
+    "failure in a Windows system call: The operating system of the container does not match the "
+    "operating system of the host. (0xc0370101)"
+)
+HELLO_OUTPUT = (
+    "\nHello from Docker!\nThis message shows that your installation appears to be working correctly.\n"
+)
+
+
+def image_build(image: str) -> int | None:
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
+    for key, build in _TAG_BUILDS.items():
+        if tag.endswith(key):
+            return build
+    return None
+
+
+def docker_run(host: SimHost, docker_exe: str, image: str, isolation: str | None) -> tuple[int, str]:
+    """``docker run --rm [--isolation=X] <image>`` against the native engine.
+
+    Process isolation needs the image build to equal the host build, except that Windows 11 and
+    Windows Server 2025 hosts also run ltsc2022 images; Hyper-V isolation runs images up to the
+    host build and needs the Hyper-V feature (windows-facts E)."""
+    code, info = docker_version(host, docker_exe, host.docker.engine.service_name)
+    if code != 0:
+        return 1, str(info)
+    host_build = host.os.build
+    img = image_build(image)
+    if img is None:
+        return 125, f"docker: Error response from daemon: manifest for {image} not found: manifest unknown."
+    cfg = host.docker.engine.running_config or {}
+    default = "process" if host.os.is_server else "hyperv"
+    for opt in cfg.get("exec-opts") or []:
+        if str(opt).lower().startswith("isolation="):
+            default = str(opt).split("=", 1)[1].lower()
+    iso = (isolation or default).lower()
+    cid = hashlib.sha256(f"{image}{time.time()}".encode()).hexdigest()
+    if iso == "hyperv":
+        if not host.features.is_enabled("Microsoft-Hyper-V") and not host.features.is_enabled("Hyper-V"):
+            return (
+                125,
+                "docker: Error response from daemon: hcs::CreateComputeSystem: The request is not supported.",
+            )
+        ok = img <= host_build
+    else:
+        ok = img == host_build or (
+            img == 20348 and (host_build >= 26100 or (not host.os.is_server and host_build >= 22000))
+        )
+    if not ok:
+        return 125, MISMATCH_ERROR.format(cid=cid)
+    return 0, HELLO_OUTPUT

@@ -278,10 +278,15 @@ class Users:
         return next((u for u in self.users.values() if u.sid.lower() == sid.lower()), None)
 
     def next_rid(self) -> int:
-        # Local accounts created after setup start at RID 1000/1001
-        # (https://learn.microsoft.com/windows/win32/secauthz/well-known-sids).
-        rids = [u.rid for u in self.users.values() if u.rid >= 1000]
-        return max(rids, default=1000) + 1
+        """The next relative ID: local users and local groups share one pool that starts after
+        1000 (https://learn.microsoft.com/windows/win32/secauthz/well-known-sids)."""
+        rids = [u.rid for u in self.users.values()]
+        rids += [
+            int(g.sid.rsplit("-", 1)[1])
+            for g in self.groups.values()
+            if g.sid.startswith(self.machine_sid + "-")
+        ]
+        return max([1000, *rids]) + 1
 
     def add_user(self, name: str, password: str, *, rid: int | None = None, **fields: Any) -> LocalUser:
         if self.get(name) is not None:
@@ -304,11 +309,7 @@ class Users:
     def add_group(self, name: str, description: str = "") -> LocalGroup:
         if self.group(name) is not None:
             raise SimHostError(f"Group {name} already exists.")
-        rids = [
-            int(g.sid.rsplit("-", 1)[1]) for g in self.groups.values() if g.sid.startswith(self.machine_sid)
-        ]
-        rids += [u.rid for u in self.users.values()]
-        group = LocalGroup(name, f"{self.machine_sid}-{max([1000, *rids]) + 1}", description=description)
+        group = LocalGroup(name, f"{self.machine_sid}-{self.next_rid()}", description=description)
         self.groups[name.lower()] = group
         return group
 

@@ -130,8 +130,14 @@ def build_host(host: SimHost, data: dict[str, Any]) -> None:
     reg.set_value(cv, "DisplayVersion", host.os.display_version)
     reg.set_value(cv, "EditionID", host.os.edition)
     reg.set_value(cv, "InstallationType", host.os.installation_type)
-    # ProductName keeps saying "Windows 10" on Windows 11 (a known quirk; the caption is right).
-    reg.set_value(cv, "ProductName", host.os.caption.replace("Microsoft ", "", 1))
+    # ProductName keeps saying "Windows 10 ..." on Windows 11 (build >= 22000) for compatibility;
+    # the Win32_OperatingSystem caption is right
+    # (https://learn.microsoft.com/answers/questions/555857/windows-11-product-name-in-registry,
+    # https://github.com/microsoft/WindowsAppSDK/issues/1065).
+    product_name = host.os.caption.removeprefix("Microsoft ")
+    if not host.os.is_server and host.os.build >= 22000:
+        product_name = product_name.replace("Windows 11", "Windows 10", 1)
+    reg.set_value(cv, "ProductName", product_name)
     reg.set_value(cv, "CurrentMajorVersionNumber", 10, REG_DWORD)
     reg.set_value(cv, "CurrentMinorVersionNumber", 0, REG_DWORD)
     reg.set_value(h.COMPUTER_NAME_KEY, "ComputerName", host.os.computer_name)

@@ -103,15 +103,16 @@ class Registry:
 
     # -- keys -------------------------------------------------------------------------------
     def key_exists(self, path: str, *, sid: str | None = None) -> bool:
-        return normalize_key(path, sid).lower() in self._keys
+        canon = normalize_key(path, sid).lower()
+        return canon in ("hklm", "hku") or canon in self._keys
 
     def create_key(self, path: str, *, sid: str | None = None, volatile: bool = False) -> RegKey:
         """Create ``path`` and its missing parents (like ``New-Item -Force``); return the key."""
         canon = normalize_key(path, sid)
         parts = canon.split("\\")
         key: RegKey | None = None
-        # Hive roots (HKLM, HKU\<SID>) exist implicitly; create everything below them.
-        start = 2 if parts[0] == "HKLM" else 3
+        # The HKLM and HKU roots exist implicitly; HKU\<SID> (a user's hive) is a real key.
+        start = 2
         for i in range(start, len(parts) + 1):
             sub = "\\".join(parts[:i])
             key = self._keys.get(sub.lower())

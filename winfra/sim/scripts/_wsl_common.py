@@ -4,7 +4,7 @@
 calls ``call.step(<step>)`` first (fault injection, winfra/sim/scripting.py), turns an injected
 step failure into a failed wsl.exe run (exit -1 with a ``Wsl/...`` code on stdout, as wsl.exe
 reports errors: windows-facts A.2), records the step like the script's ``$script:steps`` list, and
-runs the simulated wsl.exe (:mod:`winfra.sim.models.wsl_exe`).
+runs the simulated wsl.exe (:mod:`winfra.sim.models.wsl`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from winfra.sim.models.faults import FaultError
-from winfra.sim.models.wsl_exe import WslExe, WslRun, fault_failure
+from winfra.sim.models.wsl import WslExe, WslRun, fault_failure
 from winfra.sim.scripting import PowerShellError, ScriptCall
 
 # Well-known SID of LocalSystem (https://learn.microsoft.com/windows/win32/secauthz/well-known-sids).

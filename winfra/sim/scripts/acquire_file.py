@@ -19,6 +19,9 @@ def run(call: ScriptCall) -> Any:
     fs = host.fs
     dest = str(p["dest"])
     expected = str(p["sha256"]).lower() if p.get("sha256") else None
+    if p["kind"] == "prepare":
+        fs.mkdir(dest.rsplit("\\", 1)[0])
+        return {"path": dest, "sha256": None, "size": None, "action": "prepared"}
     if not expected and not p.get("allow_unverified"):
         raise PowerShellError(
             f"acquire_file: no sha256 for {p.get('source')} and allow_unverified is not set"

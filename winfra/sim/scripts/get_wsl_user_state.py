@@ -11,8 +11,7 @@ import base64
 import json
 from typing import Any
 
-from winfra.sim.models.wsl import list_distributions, lxss_path
-from winfra.sim.models.wsl_exe import WslExe
+from winfra.sim.models.wsl import WslExe, list_distributions, lxss_path
 from winfra.sim.scripting import ScriptCall
 from winfra.sim.scripts._wsl_common import check_identity
 

@@ -86,6 +86,7 @@ def run_inner(call: ScriptCall, target: str, script: str) -> tuple[int, str, str
     import importlib
 
     module = importlib.import_module(f"winfra.sim.scripts.{header.name}")
+    host.counters.add_script(header.name)
     params = json.loads(ps_unquote(m["literal"]))
     # RunLevel Highest: an administrator's task gets the full token (no UAC filtering in a task).
     inner = ScriptCall(

@@ -1,7 +1,7 @@
 """Counterpart of ``winfra/scripts/wsl_relocate.ps1`` (owner: WSL helper).
 
 Mirrors the script step by step (same order, same journal, same messages); the wsl.exe semantics
-are :mod:`winfra.sim.models.wsl_exe` (windows-facts A.6, WSL#40716, WSL#449). Steps for fault
+are :mod:`winfra.sim.models.wsl` (windows-facts A.6, WSL#40716, WSL#449). Steps for fault
 injection: ``wsl:terminate``, ``wsl:manage_move``, ``wsl:export``, ``wsl:unregister``,
 ``wsl:import``, ``wsl:verify``, ``wsl:set_default``. A ``DropConnection`` raised by a step hook
 kills the script where it stands (as a dropped session or a power cut would), leaving the journal
@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from winfra.sim.models.registry import REG_DWORD, REG_SZ
-from winfra.sim.models.wsl_exe import WslExe, WslRun
+from winfra.sim.models.wsl import WslExe, WslRun
 from winfra.sim.scripting import PowerShellError, ScriptCall
 from winfra.sim.scripts._wsl_common import check_identity, run_wsl, wsl_for
 
@@ -113,7 +113,8 @@ class _Relocation:
         name = str(p["name"])
         if not name or not all(c.isalnum() or c in "._-" for c in name):
             raise PowerShellError(f"winfra: '{name}' is not a WSL distro name.")
-        if name.lower().startswith("docker-desktop"):
+        docker_data_ok = bool(p.get("allow_docker_desktop_data")) and name.lower() == "docker-desktop-data"
+        if name.lower().startswith("docker-desktop") and not docker_data_ok:
             raise PowerShellError(
                 f"winfra: '{name}' belongs to Docker Desktop; move it with docker.desktop_data_location "
                 "(windows-facts B.6)."
@@ -170,8 +171,8 @@ class _Relocation:
                 if not r.ok:
                     if not journal.get("backup"):
                         raise PowerShellError(
-                            f"winfra: '{name}' is at {target} but does not start ({r.error_code}); journal kept "
-                            f"at {self.journal_path}."
+                            f"winfra: '{name}' is at {target} but does not start ({r.error_code}); "
+                            f"journal kept at {self.journal_path}."
                         )
                     self.rollback(journal, f"'{name}' does not start at {target} ({r.error_code})")
                 self.restore_identity(journal)

@@ -102,9 +102,11 @@ def strip_cmd_c(rest: str) -> str:
     """What ``cmd.exe /c <rest>`` runs: with more than one quote pair, or special characters,
     cmd keeps the line; when the line starts with a quote and ends with one and the old
     behaviour applies, it strips the outer pair (cmd /? "If /C or /K is specified ...")."""
-    text = rest.strip(_WS)
-    if text.startswith('"') and text.endswith('"') and text.count('"') == 2 and len(text) >= 2:
-        return text[1:-1]
+    text = rest.lstrip(_WS)
+    core = text.rstrip(_WS)
+    if core.startswith('"') and core.endswith('"') and core.count('"') == 2 and len(core) >= 2:
+        return core[1:-1]
+    # Trailing spaces stay: they are part of the command ("echo out " prints "out ").
     return text
 
 
@@ -141,24 +143,25 @@ def split_cmd_operators(line: str) -> list[tuple[str | None, str]]:
     return parts
 
 
-_REDIRECT_RE = re.compile(r"(?i)\s*(?P<fd>[12]?)>(?:&(?P<to>[12])|\s*(?P<nul>nul)\b)")
+_REDIRECT_RE = re.compile(r"(?i)(?:(?<=\s)(?P<fd>[12]))?>(?:&(?P<to>[12])|\s*(?P<nul>nul)\b)")
 
 
 def strip_redirections(segment: str) -> tuple[str, dict[int, str]]:
     """Remove ``>&2``, ``1>&2``, ``2>&1``, ``>nul``, ``2>nul`` from a command; return it and the
-    redirections as ``{fd: "1" | "2" | "nul"}``. Other redirections (files) are left in place."""
+    redirections as ``{fd: "1" | "2" | "nul"}`` (cmd /? redirection, "Using command redirection
+    operators": https://learn.microsoft.com/previous-versions/windows/it-pro/windows-xp/bb490982(v=technet.10)).
+    Other redirections (files) are left in place."""
     redirs: dict[int, str] = {}
 
     def take(match: re.Match[str]) -> str:
+        if segment.count('"', 0, match.start()) % 2:
+            return match.group(0)  # inside double quotes: not a redirection
         fd = int(match["fd"] or 1)
         redirs[fd] = match["to"] or "nul"
         return ""
 
-    text = _REDIRECT_RE.sub(take, segment)
-    # The space before a removed redirection belongs to the command (cmd's echo prints it).
-    if redirs and segment.endswith(" ") and not text.endswith(" "):
-        text += " "
-    return text, redirs
+    # Spaces around a removed redirection stay: cmd's echo prints them ("echo a 2>&1" writes "a ").
+    return _REDIRECT_RE.sub(take, segment), redirs
 
 
 # --- powershell.exe -------------------------------------------------------------------------

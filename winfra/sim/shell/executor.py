@@ -63,7 +63,9 @@ from winfra.sim.shell.cmdline import (
     parse_powershell_args,
     program_name,
     split_args,
+    split_cmd_operators,
     strip_cmd_c,
+    strip_redirections,
 )
 from winfra.sim.shell.process import ProcessIO, ThreadProcess
 
@@ -156,6 +158,42 @@ class HostExecutor:
         return psoutput.console_encode(text, shell.codepage)
 
     def _run_cmd(self, shell: ShellContext, line: str, env: dict[str, str], io: ProcessIO, depth: int) -> int:
+        segments = split_cmd_operators(line)
+        if len(segments) > 1 or strip_redirections(line)[1]:
+            return self._run_sequence(shell, segments, env, io, depth)
+        return self._run_one(shell, line, env, io, depth)
+
+    def _run_sequence(
+        self,
+        shell: ShellContext,
+        segments: list[tuple[str | None, str]],
+        env: dict[str, str],
+        io: ProcessIO,
+        depth: int,
+    ) -> int:
+        """``a && b || c & d`` with ``>&2``/``2>&1``/``>nul`` redirections, as cmd.exe runs them:
+        left to right, ``&&`` only after success, ``||`` only after failure, ``exit`` ends cmd."""
+        code = 0
+        for op, segment in segments:
+            if (op == "&&" and code != 0) or (op == "||" and code == 0):
+                continue
+            text, redirs = strip_redirections(segment)
+            capture = _CaptureIO(io)
+            code = self._run_one(shell, text, env, capture, depth + 1)
+            streams = {1: capture.out, 2: capture.err}
+            routed = {1: bytearray(), 2: bytearray()}
+            for fd in (1, 2):
+                target = redirs.get(fd, str(fd))
+                if target != "nul":
+                    routed[int(target)] += streams[fd]
+            io.write_stdout(bytes(routed[1]))
+            io.write_stderr(bytes(routed[2]))
+            if program_name(first_token(text.lstrip(" \t@"))[0]) == "exit":
+                break
+        io.finish(b"", b"", code)
+        return code
+
+    def _run_one(self, shell: ShellContext, line: str, env: dict[str, str], io: ProcessIO, depth: int) -> int:
         stripped = line.lstrip(" \t@")
         token, rest = first_token(stripped)
         prog = program_name(token)
@@ -193,7 +231,9 @@ class HostExecutor:
                 text = token[5:] + rest
             elif not text.strip():
                 text = "ECHO is on."
-            io.finish(self._cmd_out(shell, text.rstrip(" ") + CRLF), b"", 0)
+            # Trailing spaces are printed: "echo out && ..." writes "out " (pypsrp
+            # test_winrs_stderr_rc.yml).
+            io.finish(self._cmd_out(shell, text + CRLF), b"", 0)
             return 0
         if prog == "exit":
             args = rest.split()
@@ -421,6 +461,32 @@ class HostExecutor:
             stderr = b""
         io.finish(stdout, stderr, int(code))
         return int(code)
+
+
+class _CaptureIO(ProcessIO):
+    """One command of a cmd.exe sequence: reads the process's stdin, collects its output."""
+
+    def __init__(self, real: ProcessIO) -> None:
+        super().__init__(real._p)
+        self._real = real
+        self.out = bytearray()
+        self.err = bytearray()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._real.read(size)
+
+    def readline(self) -> bytes | None:
+        return self._real.readline()
+
+    def write_stdout(self, data: bytes) -> None:
+        self.out += data
+
+    def write_stderr(self, data: bytes) -> None:
+        self.err += data
+
+    def finish(self, stdout: bytes, stderr: bytes, exit_code: int) -> None:
+        self.out += stdout
+        self.err += stderr
 
 
 def _python_codec(codepage: int) -> str:

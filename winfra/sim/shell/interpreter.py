@@ -81,6 +81,8 @@ class PSObject:
     # Properties shown by default formatting (None: all), and table vs list view.
     view: list[str] | None = None
     table: bool = False
+    # What ToString() / string expansion gives (default: the type name, as .NET objects do).
+    text: str | None = None
 
     def get(self, name: str) -> Any:
         for k, v in self.props.items():
@@ -528,7 +530,7 @@ def _to_string(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(_to_string(v) for v in value)
     if isinstance(value, PSObject):
-        return value.type_name
+        return value.text if value.text is not None else value.type_name
     return str(value)
 
 
@@ -766,7 +768,22 @@ def _reg_key(state: _State, path: str) -> str:
     if p.lower().startswith("microsoft.powershell.core\\registry::"):
         p = p.split("::", 1)[1]
     u = state.host.users.get(state.user)
-    return normalize_key(p, sid=u.sid if u else None)
+    canon = normalize_key(p, sid=u.sid if u else None)
+    parts = canon.split("\\")
+    if parts[0] == "HKU" and len(parts) > 1:
+        owner = state.host.users.by_sid(parts[1])
+        # HKU\<SID> is visible only while that user's hive is loaded: the caller's own, or a
+        # logged-on user's (windows-facts A.5: "only readable through HKU\<SID> when that user is
+        # logged on").
+        if owner is not None and owner.name.lower() != _bare_user(state.user).lower() and not owner.logged_on:
+            raise ValueError(f"the hive of {owner.name} is not loaded")
+    return canon
+
+
+def _bare_user(name: str) -> str:
+    from winfra.sim.models.host import Users
+
+    return Users.bare_name(name)
 
 
 def _fs_path(state: _State, path: str) -> str:
@@ -828,6 +845,28 @@ def _decode_file(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+def _decode_with(data: bytes, encoding: str) -> str:
+    """Get-Content -Encoding in Windows PowerShell 5.1 (FileSystemCmdletProviderEncoding): a BOM
+    still wins; UTF8 reads UTF-8, Unicode UTF-16LE, BigEndianUnicode UTF-16BE, ASCII 7-bit,
+    Default the ANSI code page, OEM the OEM code page (about_Character_Encoding)."""
+    if encoding in ("default", "string", "unknown") or data.startswith(
+        (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+    ):
+        return _decode_file(data)
+    codec = {
+        "utf8": "utf-8",
+        "unicode": "utf-16-le",
+        "bigendianunicode": "utf-16-be",
+        "ascii": "ascii",
+        "oem": "cp437",
+        "utf32": "utf-32-le",
+        "utf7": "utf-7",
+    }.get(encoding)
+    if codec is None:
+        raise _Unsupported("Get-Content", f"Get-Content -Encoding {encoding}")
+    return data.decode(codec, errors="replace")
+
+
 def _get_content(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]:
     path, _literal = _path_arg(state, args)
     if path is None:
@@ -847,13 +886,18 @@ def _get_content(state: _State, args: _Args, _input: list[Any] | None) -> list[A
             )
             return []
         data = state.host.fs.read_bytes(canon)
-    text = _decode_file(data)
+    first = _param(args, "totalcount", "first", "head")
+    encoding = str(_param(args, "encoding") or "Default").lower()
+    if encoding == "byte":
+        # PS 5.1 -Encoding Byte: one byte per output object (printed as a decimal number).
+        raw = list(data if first is None else data[: int(first)])
+        return raw
+    text = _decode_with(data, encoding)
     if _param(args, "raw"):
         return [text] if text else []
     lines = re.split(r"\r\n|\n|\r", text)
     if lines and lines[-1] == "":
         lines.pop()
-    first = _param(args, "totalcount", "first", "head")
     if first is not None:
         lines = lines[: int(first)]
     tail = _param(args, "tail", "last")
@@ -911,12 +955,22 @@ def _item_property_object(state: _State, canon: str, names: list[str] | None) ->
 
 def _get_item_property(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]:
     path, _literal = _path_arg(state, args)
-    if path is None:
-        return []
     names_arg = _param(args, "name")
     if names_arg is None and len(args.positional) > 1:
         names_arg = args.positional[1]
     names = [str(n) for n in _as_list(names_arg)] if names_arg is not None else None
+    if path is None and _input:
+        # Registry keys piped in bind by their PSPath (``Get-ChildItem <key> | Get-ItemProperty``).
+        out: list[Any] = []
+        for item in _input:
+            item_path = item.get("PSPath") if isinstance(item, PSObject) else _to_string(item)
+            if not item_path:
+                continue
+            sub = _Args(named={"literalpath": item_path, **({"name": names} if names else {})})
+            out.extend(_get_item_property(state, sub, None))
+        return out
+    if path is None:
+        return []
     if not _registry_path(path):
         # File-system properties are not modelled (read-only subset).
         raise _Unsupported("Get-ItemProperty", f"Get-ItemProperty {path}")
@@ -972,6 +1026,7 @@ def _get_item(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]
                     "SubKeyCount": subkeys,
                     "ValueCount": len(names),
                     "PSChildName": display.rsplit("\\", 1)[-1],
+                    "PSPath": f"Microsoft.PowerShell.Core\\Registry::{display}",
                 },
                 view=["Name", "Property"],
                 table=True,
@@ -1026,7 +1081,11 @@ def _get_child_item(state: _State, args: _Args, _input: list[Any] | None) -> lis
         return [
             PSObject(
                 "Microsoft.Win32.RegistryKey",
-                {"Name": f"{display}\\{n}", "PSChildName": n},
+                {
+                    "Name": f"{display}\\{n}",
+                    "PSChildName": n,
+                    "PSPath": f"Microsoft.PowerShell.Core\\Registry::{display}\\{n}",
+                },
                 view=["Name"],
                 table=True,
             )
@@ -1066,6 +1125,92 @@ def _get_child_item(state: _State, args: _Args, _input: list[Any] | None) -> lis
                 props,
                 view=["Name", "Length"],
                 table=True,
+            )
+        )
+    return out
+
+
+# --- local accounts (Microsoft.PowerShell.LocalAccounts, PS 5.1 on Windows 10 / Server 2016+) ---
+
+
+def _sid_object(sid: str) -> PSObject:
+    return PSObject(
+        "System.Security.Principal.SecurityIdentifier",
+        {"BinaryLength": 28, "AccountDomainSid": sid.rsplit("-", 1)[0], "Value": sid},
+        text=sid,
+    )
+
+
+def _get_local_user(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]:
+    names_arg = _param(args, "name")
+    if names_arg is None and args.positional:
+        names_arg = args.positional[0]
+    users = sorted(state.host.users.users.values(), key=lambda u: u.name.lower())
+    patterns = [str(n) for n in _as_list(names_arg)] if names_arg is not None else ["*"]
+    out: list[Any] = []
+    for pattern in patterns:
+        matched = [u for u in users if fnmatch.fnmatch(u.name.lower(), pattern.lower())]
+        if not matched and not _has_wild(pattern):
+            _error(
+                state,
+                "Get-LocalUser",
+                f"User {pattern} was not found.",
+                category="ObjectNotFound",
+                error_id="UserNotFound,Microsoft.PowerShell.Commands.GetLocalUserCommand",
+                target=pattern,
+            )
+        for u in matched:
+            out.append(
+                PSObject(
+                    "Microsoft.PowerShell.Commands.LocalUser",
+                    {
+                        "Name": u.name,
+                        "Enabled": u.enabled,
+                        "FullName": u.full_name,
+                        "Description": "",
+                        "SID": _sid_object(u.sid),
+                        "PrincipalSource": PSEnum("Local", 1),
+                    },
+                    view=["Name", "Enabled", "Description"],
+                    table=True,
+                    text=u.name,
+                )
+            )
+    return out
+
+
+def _get_local_group_member(state: _State, args: _Args, _input: list[Any] | None) -> list[Any]:
+    group_arg = _param(args, "group", "name")
+    if group_arg is None and args.positional:
+        group_arg = args.positional[0]
+    name = _to_string(group_arg)
+    g = state.host.users.group(name)
+    if g is None:
+        _error(
+            state,
+            "Get-LocalGroupMember",
+            f"Group {name} was not found.",
+            category="ObjectNotFound",
+            error_id="GroupNotFound,Microsoft.PowerShell.Commands.GetLocalGroupMemberCommand",
+            target=name,
+        )
+        return []
+    out: list[Any] = []
+    for m in g.members:
+        u = state.host.users.get(m)
+        full = f"{state.host.os.computer_name}\\{u.name if u else m}"
+        out.append(
+            PSObject(
+                "Microsoft.PowerShell.Commands.LocalPrincipal",
+                {
+                    "Name": full,
+                    "SID": _sid_object(u.sid if u else ""),
+                    "PrincipalSource": PSEnum("Local", 1),
+                    "ObjectClass": "User",
+                },
+                view=["ObjectClass", "Name", "PrincipalSource"],
+                table=True,
+                text=full,
             )
         )
     return out
@@ -1350,6 +1495,8 @@ _CMDLETS: dict[str, tuple[Callable[[_State, _Args, list[Any] | None], list[Any]]
     "get-itempropertyvalue": (_get_item_property_value, _COMMON_SWITCHES),
     "get-windowsoptionalfeature": (_get_windows_optional_feature, {"online"} | _COMMON_SWITCHES),
     "get-windowsfeature": (_get_windows_feature, _COMMON_SWITCHES),
+    "get-localuser": (_get_local_user, _COMMON_SWITCHES),
+    "get-localgroupmember": (_get_local_group_member, _COMMON_SWITCHES),
     "write-output": (_write_output, {"noenumerate"} | _COMMON_SWITCHES),
     "select-object": (_select_object, {"unique"} | _COMMON_SWITCHES),
     "convertto-json": (_convert_to_json, {"compress"} | _COMMON_SWITCHES),
