@@ -22,41 +22,10 @@ from winfra.sim.shell.executor import host_endpoint
 from winfra.transport.winrs import WinRSSession
 
 
-def patch_simulator_nodelay() -> None:
-    """Opt-in: set TCP_NODELAY on the simulator's server sockets.
-
-    The simulator's HTTP handler writes a reply's headers and body in two ``send`` calls; with
-    Nagle's algorithm on, the body waits for the client's delayed ACK of the headers (~40 ms on
-    Linux) on every small reply. Windows' HTTP.sys has no such stall, so this is a simulator
-    artefact; the flag shows the transport's own throughput until the endpoint sets NODELAY.
-    """
-    import socket
-
-    from winfra.sim.protocol import server
-
-    original = server._Handler.setup
-    if getattr(original, "_winfra_nodelay", False):
-        return
-
-    def setup(self: server._Handler) -> None:
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        original(self)
-
-    setup._winfra_nodelay = True  # type: ignore[attr-defined]
-    server._Handler.setup = setup  # type: ignore[method-assign]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commands", type=int, default=100, help="short commands to run (default 100)")
-    parser.add_argument(
-        "--sim-nodelay",
-        action="store_true",
-        help="set TCP_NODELAY on the simulator's sockets (see patch_simulator_nodelay)",
-    )
     args = parser.parse_args()
-    if args.sim_nodelay:
-        patch_simulator_nodelay()
     with tempfile.TemporaryDirectory(prefix="winfra-bench-") as tmp:
         state_dir = Path(tmp) / "winsim"
         sim = SimHost.load("bench-commands", profile="server2022", state_dir=state_dir)

@@ -41,41 +41,10 @@ def write_file(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def patch_simulator_nodelay() -> None:
-    """Opt-in: set TCP_NODELAY on the simulator's server sockets.
-
-    The simulator's HTTP handler writes a reply's headers and body in two ``send`` calls; with
-    Nagle's algorithm on, the body waits for the client's delayed ACK of the headers (~40 ms on
-    Linux) on every small reply. Windows' HTTP.sys has no such stall, so this is a simulator
-    artefact; the flag shows the transport's own throughput until the endpoint sets NODELAY.
-    """
-    import socket
-
-    from winfra.sim.protocol import server
-
-    original = server._Handler.setup
-    if getattr(original, "_winfra_nodelay", False):
-        return
-
-    def setup(self: server._Handler) -> None:
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        original(self)
-
-    setup._winfra_nodelay = True  # type: ignore[attr-defined]
-    server._Handler.setup = setup  # type: ignore[method-assign]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=50, help="file size in MB (default 50)")
-    parser.add_argument(
-        "--sim-nodelay",
-        action="store_true",
-        help="set TCP_NODELAY on the simulator's sockets (see patch_simulator_nodelay)",
-    )
     args = parser.parse_args()
-    if args.sim_nodelay:
-        patch_simulator_nodelay()
     size = args.mb * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="winfra-bench-") as tmp:
         tmp_path = Path(tmp)

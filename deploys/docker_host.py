@@ -46,7 +46,6 @@ from pyinfra.operations import python
 from winfra import deploy_summary
 from winfra.deploy_settings import (
     DAEMON_TEMPLATE,
-    DESKTOP_GROUP,
     WSLCONFIG_TEMPLATE,
     DockerHostSettings,
     SettingsError,
@@ -351,8 +350,6 @@ if settings is not None:
             f"{host.name}: {', '.join(settings.sim_placeholders)} still hold the simulator placeholder "
             "'winsim:auto'"
         )
-    if settings.role == "devbox" and settings.docker_group:
-        logger.warning(f"{host.name}: dev boxes use Docker Desktop's {DESKTOP_GROUP} group")
     _preflight_and_features(settings)
     if settings.role == "devbox":
         _devbox(settings)

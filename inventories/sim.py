@@ -11,6 +11,11 @@ the sha256 pinned below is computed from those bytes, exactly as a real lab pins
 the real file. If that module's API is unavailable the placeholder ``winsim:auto`` is used, which
 winfra.deploy_settings accepts for @winsim hosts only and reports in ``sim_placeholders``.
 
+Starting state beyond the profiles: devbox11's user ``dev`` already has an Ubuntu distro on C:
+(the usual situation: the developer installed it; winfra moves it to D:). Profiles cannot
+describe WSL distros yet, so :func:`_seed_distro` creates it with the simulator's own helper
+when the simulated host is first created (saved state is never touched again).
+
 Credentials: the simulated accounts and their (synthetic) passwords are defined by the profiles;
 they are read from there rather than repeated here. WINSIM_* environment variables override them.
 """
@@ -72,6 +77,31 @@ def _account(profile: str, user: str) -> tuple[str, str | None]:
         return user, None
 
 
+def _seed_distro(name: str, profile: str, overrides: dict[str, Any], user: str, distro: str) -> None:
+    """Give a NEW simulated host ``user``'s ``distro`` in the default WSL location (A.5 layout).
+
+    Skipped when the host already has saved state (a second run must see the first run's
+    effects) or when the simulator's API is not there.
+    """
+    try:
+        from winfra.sim.models.host import SimHost, _safe_dir_name, state_root
+        from winfra.sim.models.wsl import create_distro
+    except ImportError:
+        return
+    if (state_root(None) / _safe_dir_name(name) / "state.json").is_file():
+        return
+    sim = SimHost.load(name, profile=profile, overrides=overrides)
+    create_distro(
+        sim,
+        user,
+        distro,
+        f"C:\\Users\\{user}\\AppData\\Local\\wsl\\{distro}",
+        marker=f"{distro} of {user} on {name}",
+        size=256 * 1024,
+        default=True,
+    )
+
+
 def _sim_host(
     name: str, profile: str, connect_as: str, overrides: dict[str, Any], **data: Any
 ) -> tuple[str, dict]:
@@ -89,6 +119,9 @@ def _sim_host(
     return (f"@winsim/{name}", host_data)
 
 
+_DEVBOX11_OVERRIDES: dict[str, Any] = {"network": [_DESKTOP_ARTIFACT]}
+_seed_distro("devbox11", "win11-devbox", _DEVBOX11_OVERRIDES, "dev", "Ubuntu")
+
 devboxes = (
     [
         # Windows 11 23H2 dev box: WSL2 + Docker Desktop, a .wslconfig, Ubuntu moved to D:.
@@ -96,9 +129,8 @@ devboxes = (
             "devbox11",
             "win11-devbox",
             "winrm-admin",
-            {"network": [_DESKTOP_ARTIFACT]},
+            _DEVBOX11_OVERRIDES,
             winfra_user="dev",
-            wsl_distros=["Ubuntu"],
             wsl_relocations={"Ubuntu": "D:\\WSL\\Ubuntu"},
             wsl_settings={
                 "wsl2": {"memory": "8GB", "processors": 4, "swap": "2GB", "localhostForwarding": True},

@@ -319,3 +319,37 @@ def test_reconnect_loop_during_a_reboot_with_a_short_connect_timeout(target: Sim
         del host.connector_data["winfra_connect_timeout"]
         ok, out = host.run_shell_command(scripted(stdout=["up again"]))
         assert ok and out.stdout_lines == ["up again"]
+
+
+@pytest.fixture
+def tls_target(tmp_path: Path) -> Iterator[SimTarget]:
+    t = SimTarget(tmp_path, name="h1-tls", tls=True)
+    yield t
+    t.close()
+
+
+def test_https_with_certificate_validation(tls_target: SimTarget) -> None:
+    assert tls_target.endpoint.ca_path is not None
+    with connected(
+        tls_target, winrm_scheme="https", winrm_ca_trust_path=str(tls_target.endpoint.ca_path)
+    ) as host:
+        ok, out = host.run_shell_command(scripted(stdout=["over tls"]))
+        assert ok and out.stdout_lines == ["over tls"]
+
+
+def test_https_with_an_untrusted_certificate_is_refused(
+    tls_target: SimTarget, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Validation against the system CAs only: the simulator's self-made CA is not among them.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    state = make_state(tls_target.host_data(winrm_scheme="https"))
+    host = next(iter(state.inventory))
+    host.connect()
+    assert not host.connected
+    assert "TLS error" in caplog.text or "CERTIFICATE_VERIFY_FAILED" in caplog.text
+    ok_state = make_state(tls_target.host_data(winrm_scheme="https", winrm_cert_validation="ignore"))
+    ok_host = next(iter(ok_state.inventory))
+    ok_host.connect()
+    assert ok_host.connected
+    ok_host.disconnect()

@@ -429,3 +429,19 @@ def test_other_users_hive_visible_only_while_logged_on(host: h.SimHost) -> None:
     # The caller's own hive is always loaded.
     assert run(host, f"Test-Path -LiteralPath '{key}'", user="dev")[0] == "True\r\n"
     assert run(host, "Test-Path -LiteralPath 'HKLM:\\'")[0] == "True\r\n"
+
+
+def test_where_and_foreach(host: h.SimHost) -> None:
+    host.enable_feature("TelnetClient")
+    out = run(
+        host,
+        "Get-WindowsOptionalFeature -Online | Where-Object { $_.State -eq 'Enabled' } "
+        "| ForEach-Object { $_.FeatureName }",
+    )[0]
+    assert out == "TelnetClient\r\n"
+    out = run(host, "Get-WindowsOptionalFeature -Online | Where-Object State -eq Enabled | % FeatureName")[0]
+    assert out == "TelnetClient\r\n"
+    assert (
+        run(host, "Get-Service | ? { $_.Name -like 'Win*' } | Select-Object -ExpandProperty Name")[0]
+        == "WinRM\r\n"
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import runpy
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra_cli.inventory import _is_inventory_group
 
 from winfra.deploy_settings import SettingsError, settings_for
 from winfra.inventory import (
@@ -136,9 +139,50 @@ def test_user_password_variable() -> None:
 # --- inventories/lab.py ---------------------------------------------------------------------------
 
 
+def _is_group(key: str, value: Any) -> bool:
+    """pyinfra_cli.inventory._is_inventory_group's rule (3.10): no leading underscore, a list of
+    hosts or a (hosts, data) tuple, every host a str or a (name, data) tuple.
+
+    Importing pyinfra_cli here would gevent-monkey-patch the whole test process (its package
+    __init__ calls monkey.patch_all()), so the rule is restated and checked against pyinfra's
+    own predicate in a subprocess by test_group_rule_matches_pyinfra.
+    """
+    if key.startswith("_"):
+        return False
+    if isinstance(value, tuple):
+        value = value[0]
+    if not isinstance(value, list):
+        return False
+    return all(isinstance(host, (str, tuple)) for host in value)
+
+
 def groups_of(module_globals: dict[str, Any]) -> dict[str, Any]:
-    """The groups pyinfra would read from a Python inventory module (its own predicate)."""
-    return {k: v for k, v in module_globals.items() if _is_inventory_group(k, v)}
+    """The groups pyinfra would read from a Python inventory module."""
+    return {k: v for k, v in module_globals.items() if _is_group(k, v)}
+
+
+def test_group_rule_matches_pyinfra() -> None:
+    probe = (
+        "import json, runpy, sys\n"
+        "from pyinfra_cli.inventory import _is_inventory_group\n"
+        "out = {}\n"
+        "for path in sys.argv[1:]:\n"
+        "    g = runpy.run_path(path)\n"
+        "    out[path] = sorted(k for k, v in g.items() if _is_inventory_group(k, v))\n"
+        "print(json.dumps(out))\n"
+    )
+    paths = [str(INVENTORIES / "lab.py"), str(INVENTORIES / "sim.py")]
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "WINFRA_WINRM_PASSWORD": "x"},
+    )
+    theirs = json.loads(result.stdout.strip().splitlines()[-1])
+    for path in paths:
+        ours = sorted(groups_of(runpy.run_path(path)))
+        assert ours == theirs[path]
 
 
 def hosts_of(group: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -642,7 +642,7 @@ def desktop_data_location(location: str, user: str):
 
         docker.desktop_data_location(location="D:\\\\docker-data", user="dev")
     """
-    from winfra.facts.wsl import WslDistros
+    from winfra.facts.wsl import WslDistros, target_user_arguments
     from winfra.operations import wsl as wsl_ops
 
     if not isinstance(user, str) or not user.strip():
@@ -650,11 +650,15 @@ def desktop_data_location(location: str, user: str):
             f"{host.name}: desktop_data_location needs user= (whose Desktop data to move)"
         )
     target = wsl_ops.check_location(location, host.name, "docker-desktop-data")
+    try:
+        user_name, su = target_user_arguments(host, user)
+    except ValueError as exc:
+        raise DockerOperationError(f"{host.name}: user={user!r}: {exc}") from exc
     desk = host.get_fact(DockerDesktop)
     if not desk.get("installed"):
         yield _fail_host(f"{host.name}: Docker Desktop is not installed; nothing to move")
         return
-    distros = host.get_fact(WslDistros, user=user)
+    distros = host.get_fact(WslDistros, user=user_name, **su)
     data = next((d for d in distros if d["name"].lower() == "docker-desktop-data"), None)
     running = [
         d["name"]
@@ -663,35 +667,28 @@ def desktop_data_location(location: str, user: str):
     ]
     if running:
         yield _fail_host(
-            f"{host.name}: Docker Desktop is running for {user} ({', '.join(running)} running); quit Docker "
-            "Desktop first (a move while it runs corrupts the data, windows-facts.md B.6)"
+            f"{host.name}: Docker Desktop is running for {user_name} ({', '.join(running)} running); quit "
+            "Docker Desktop first (a move while it runs corrupts the data, windows-facts.md B.6)"
         )
         return
     if data is None:
         yield _fail_host(
-            f"{host.name}: {user}'s Docker Desktop uses the 4.30+ layout (no docker-desktop-data "
+            f"{host.name}: {user_name}'s Docker Desktop uses the 4.30+ layout (no docker-desktop-data "
             "distro; data in a VHDX under %LOCALAPPDATA%\\Docker\\wsl). Only Desktop moves it: "
-            "Settings > Resources > Advanced > "
-            f"Disk image location, i.e. customWslDistroDir in settings-store.json (set it to {target}), or "
-            "--wsl-default-data-root on a fresh install (windows-facts.md B.1, B.6; docker/for-win#13408)"
+            "Settings > Resources > Advanced > Disk image location, i.e. customWslDistroDir in "
+            f"settings-store.json (set it to {target}), or --wsl-default-data-root on a fresh install "
+            "(windows-facts.md B.1, B.6; docker/for-win#13408)"
         )
         return
     inner = wsl_ops.distro_location._inner
-    override = next(
-        (
-            p
-            for p in ("_allow_docker_desktop", "allow_docker_desktop")
-            if p in inspect.signature(inner).parameters
-        ),
-        None,
-    )
-    if override is None:
+    if "allow_docker_desktop" not in inspect.signature(inner).parameters:
         yield _fail_host(
-            f"{host.name}: moving docker-desktop-data needs wsl.distro_location's internal override for "
-            "Docker Desktop distros, which this winfra version lacks"
+            f"{host.name}: moving docker-desktop-data needs wsl.distro_location's allow_docker_desktop "
+            "override, which this winfra version lacks"
         )
         return
-    yield from inner(name="docker-desktop-data", location=target, user=user, **{override: True})
+    # The data-safe relocation (export/import or --manage --move, verified, rolled back on failure).
+    yield from inner(distro=data["name"], location=target, user=user_name, allow_docker_desktop=True)
 
 
 # =============================================================================================

@@ -15,13 +15,17 @@ regular expressions, and evaluated over a small read-only subset:
 
 * statements separated by ``;`` or newlines; ``$env:X = 'v'`` and ``$x = ...`` assignments;
   string/number/``$true``/``$false``/``$null`` literals, ``"..."`` with ``$env:X``/``$x``,
-  ``a,b`` arrays, ``@(...)``, ``(...)``; ``exit N``;
-* cmdlets ``Get-Service``, ``Test-Path``, ``Get-Content``, ``Get-Item``, ``Get-ItemProperty``,
+  ``a,b`` arrays, ``@(...)``, ``(...)``, ``.Member`` access, ``.ToString()``, ``-eq``/``-ne``/
+  ``-like``/``-is``; ``exit N``;
+* cmdlets ``Get-Service``, ``Test-Path``, ``Get-Content`` (``-Raw``, ``-Encoding``, ``-TotalCount``),
+  ``Get-Item``, ``Get-ChildItem``, ``Get-ItemProperty`` (also from piped keys),
   ``Get-ItemPropertyValue``, ``Get-WindowsOptionalFeature -Online``, ``Get-WindowsFeature``,
-  ``Write-Output``; pipeline cmdlets ``ConvertTo-Json``, ``Select-Object``, ``Out-String``;
-* native ``wsl.exe`` (``-l``/``--list`` with ``-v``/``-q``, ``--version``, ``--status``) and
-  ``docker version`` (text, or ``--format '{{json .}}'``), also as a cmd.exe line with a quoted
-  path (testinfra sends commands through cmd.exe: executor docstring).
+  ``Get-LocalUser``, ``Get-LocalGroupMember``, ``Write-Output``; pipeline cmdlets
+  ``ConvertTo-Json``, ``Select-Object``, ``Where-Object``, ``ForEach-Object``, ``Out-String``;
+* native ``wsl.exe`` (``-l``/``--list`` with ``-v``/``-q``/``--running``, ``--version``,
+  ``--status``), ``docker version`` (text, or ``--format '{{json .}}'``), ``systeminfo``,
+  ``findstr``, ``net user``/``net localgroup`` (what testinfra's Windows modules run), also as a
+  cmd.exe line with a quoted program path (testinfra sends commands through cmd.exe).
 
 Anything else is PowerShell's CommandNotFoundException ("The term 'X' is not recognized as the
 name of a cmdlet, function, script file, or operable program.") with exit 1.
@@ -92,6 +96,46 @@ class PSObject:
 
     def has(self, name: str) -> bool:
         return any(k.lower() == name.lower() for k in self.props)
+
+
+@dataclass
+class _ScriptBlock:
+    """A ``{ ... }`` argument (Where-Object / ForEach-Object); evaluated per input with ``$_``."""
+
+    node: Node
+
+    def run(self, state: _State, item: Any) -> list[Any]:
+        saved = state.variables.get("_")
+        state.variables["_"] = item
+        try:
+            out: list[Any] = []
+            body = _find(self.node, "statement_list")
+            for stmt in _named_children(body) if body is not None else []:
+                if stmt.type == "pipeline":
+                    out.extend(_eval_pipeline(state, stmt))
+                elif stmt.type not in ("empty_statement", "comment"):
+                    raise _Unsupported(_first_word(_text(stmt)), _text(stmt))
+            return out
+        finally:
+            state.variables["_"] = saved
+
+
+def _is_true(value: Any) -> bool:
+    """LanguagePrimitives.IsTrue: $null, "", 0 and empty collections are false; a one-element
+    collection is its element (about_Booleans)."""
+    if isinstance(value, list):
+        if not value:
+            return False
+        return _is_true(value[0]) if len(value) == 1 else True
+    if value is None:
+        return False
+    if isinstance(value, PSEnum):
+        return value.value != 0
+    if isinstance(value, bool | int | float):
+        return bool(value)
+    if isinstance(value, str):
+        return value != ""
+    return True
 
 
 class _Exit(Exception):
@@ -403,6 +447,8 @@ def _eval_expr(state: _State, node: Node) -> Any:
     if t == "pipeline_chain" or t == "pipeline":
         values = _eval_pipeline(state, node)
         return values[0] if len(values) == 1 else values
+    if t == "script_block_expression":
+        return _ScriptBlock(node)
     if t == "member_access":
         return _member(state, node)
     if t == "concatenated_command_argument":
@@ -1476,6 +1522,68 @@ def _pretty_json(value: Any, depth: int, level: int) -> str:
     return psoutput.convert_to_json(value)
 
 
+def _where_object(state: _State, args: _Args, input_objects: list[Any] | None) -> list[Any]:
+    """``Where-Object { <test> }`` or the simplified ``Where-Object <Property> -eq <value>``
+    (about_Where-Object, "comparison statement" syntax)."""
+    items = list(input_objects or [])
+    block = next((p for p in args.positional if isinstance(p, _ScriptBlock)), None)
+    block = block or (
+        _param(args, "filterscript") if isinstance(_param(args, "filterscript"), _ScriptBlock) else None
+    )
+    if block is not None:
+        return [item for item in items if _is_true(block.run(state, item))]
+    prop = _param(args, "property")
+    if prop is None and args.positional:
+        prop = args.positional[0]
+    if prop is None:
+        raise _Unsupported("Where-Object", "Where-Object")
+    ops = {k: v for k, v in args.named.items() if k not in ("property", "erroraction")}
+
+    def test(item: Any) -> bool:
+        value = _property(item, str(prop))
+        value = None if value is _MISSING else value
+        if not ops:
+            return _is_true(value)
+        op, want = next(iter(ops.items()))
+        left = _to_string(value).lower()
+        right = _to_string(want).lower()
+        if op in ("eq", "ieq", "ceq"):
+            return left == right if op != "ceq" else _to_string(value) == _to_string(want)
+        if op in ("ne", "ine"):
+            return left != right
+        if op in ("like", "ilike"):
+            return fnmatch.fnmatch(left, right)
+        if op in ("notlike", "inotlike"):
+            return not fnmatch.fnmatch(left, right)
+        if op in ("match", "imatch"):
+            return re.search(right, left) is not None
+        raise _Unsupported("Where-Object", f"Where-Object {prop} -{op}")
+
+    return [item for item in items if test(item)]
+
+
+def _foreach_object(state: _State, args: _Args, input_objects: list[Any] | None) -> list[Any]:
+    """``ForEach-Object { ... }`` with ``$_``, or ``ForEach-Object <MemberName>``."""
+    items = list(input_objects or [])
+    block = next((p for p in args.positional if isinstance(p, _ScriptBlock)), None)
+    block = block or (_param(args, "process") if isinstance(_param(args, "process"), _ScriptBlock) else None)
+    out: list[Any] = []
+    if block is not None:
+        for item in items:
+            out.extend(block.run(state, item))
+        return out
+    member = _param(args, "membername")
+    if member is None and args.positional:
+        member = args.positional[0]
+    if member is None:
+        raise _Unsupported("ForEach-Object", "ForEach-Object")
+    for item in items:
+        value = _property(item, str(member))
+        if value is not _MISSING:
+            out.extend(value if isinstance(value, list) else [value])
+    return out
+
+
 def _out_string(state: _State, args: _Args, input_objects: list[Any] | None) -> list[Any]:
     text = _format_output(list(input_objects or []))
     if _param(args, "stream"):
@@ -1501,6 +1609,8 @@ _CMDLETS: dict[str, tuple[Callable[[_State, _Args, list[Any] | None], list[Any]]
     "select-object": (_select_object, {"unique"} | _COMMON_SWITCHES),
     "convertto-json": (_convert_to_json, {"compress"} | _COMMON_SWITCHES),
     "out-string": (_out_string, {"stream"} | _COMMON_SWITCHES),
+    "where-object": (_where_object, _COMMON_SWITCHES),
+    "foreach-object": (_foreach_object, _COMMON_SWITCHES),
 }
 _ALIASES = {
     "gsv": "get-service",
@@ -1516,6 +1626,10 @@ _ALIASES = {
     "echo": "write-output",
     "write": "write-output",
     "select": "select-object",
+    "where": "where-object",
+    "?": "where-object",
+    "foreach": "foreach-object",
+    "%": "foreach-object",
 }
 
 
