@@ -11,8 +11,11 @@ which runs it through a one-off scheduled task as that user and collects its out
     exit_code, stdout_lines, stderr_lines = parse_run_as_output(outer_stdout_lines)
 
 The password travels on stdin only (``$WinfraStdin``), never in the script text or its params
-(docs/ARCHITECTURE.md "Scripts"). Without a password the task uses an interactive logon, which
-needs the user to be logged on; the script says so clearly when they are not.
+(docs/ARCHITECTURE.md "Scripts"). While the target user is logged on, the task runs in their
+session (interactive logon; WSL2 needs that session to start its VM, windows-facts A.7); otherwise
+it needs the password (a batch logon, which needs "Log on as a batch job"). The script fails with
+a clear message when the user does not exist, has no profile (never logged on), or is not logged
+on and no password is known.
 """
 
 from __future__ import annotations

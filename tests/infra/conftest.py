@@ -63,21 +63,28 @@ Fixtures
 from __future__ import annotations
 
 import os
-import runpy
 import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from infra_lab import (
+    REPO,
+    SIM_PREFIX,
+    InfraTarget,
+    inventory_secrets,
+    load_inventory,
+    match_inventory_host,
+    redact,
+    url_id,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 SIM_INVENTORY = REPO / "inventories" / "sim.py"
 DEPLOY = REPO / "deploys" / "docker_host.py"
-SIM_PREFIX = "@winsim/"
 DEPLOY_TIMEOUT_SEC = 900
 
 
@@ -104,95 +111,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Inventory (pyinfra's file format, read without pyinfra state)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InventoryHost:
-    name: str
-    data: dict[str, Any]
-    groups: tuple[str, ...]
-
-
-def load_inventory(path: Path) -> list[InventoryHost]:
-    """Hosts of a pyinfra inventory file: every module-level list/tuple not starting with ``_``
-    is a group, ``[hosts]`` or ``([hosts], {group data})``; a host is ``"name"`` or
-    ``("name", {data})``; host data overrides group data (pyinfra_cli/inventory.py)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"inventory {path} does not exist")
-    cwd = os.getcwd()
-    sys.path.insert(0, str(REPO))
-    try:
-        os.chdir(REPO)
-        namespace = runpy.run_path(str(path))
-    finally:
-        os.chdir(cwd)
-        sys.path.remove(str(REPO))
-    hosts: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {}
-    for group_name, value in namespace.items():
-        if group_name.startswith("_") or not isinstance(value, (list, tuple)):
-            continue
-        group_data: dict[str, Any] = {}
-        members: Any = value
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):
-            members, group_data = value
-        if not isinstance(members, (list, tuple)):
-            continue
-        for entry in members:
-            if isinstance(entry, str):
-                name, data = entry, {}
-            elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
-                name, data = entry[0], dict(entry[1] or {})
-            else:
-                continue
-            gdata, hdata, groups = hosts.setdefault(name, ({}, {}, []))
-            gdata.update(group_data)
-            hdata.update(data)
-            groups.append(group_name)
-    return [InventoryHost(n, {**g, **h}, tuple(gr)) for n, (g, h, gr) in hosts.items()]
-
-
-def _match_inventory_host(hostname: str, inventory: list[InventoryHost]) -> InventoryHost | None:
-    wanted = hostname.lower()
-    for inv in inventory:
-        bare = inv.name.split("/", 1)[1] if inv.name.startswith("@") and "/" in inv.name else inv.name
-        candidates = {bare.lower(), str(inv.data.get("winrm_hostname") or "").lower()}
-        if wanted in candidates:
-            return inv
-    short = wanted.split(".", 1)[0]
-    matches = [inv for inv in inventory if inv.name.split("/", 1)[-1].lower().split(".", 1)[0] == short]
-    return matches[0] if len(matches) == 1 else None
-
-
-# --------------------------------------------------------------------------------------------
 # Targets
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InfraTarget:
-    """One host the suite checks: simulated (``@winsim/<name>``) or real (a ``--hosts`` URL)."""
-
-    id: str
-    simulated: bool
-    inventory_host: InventoryHost | None
-    url: str | None = field(default=None, repr=False)  # real hosts only; holds the password
-
-    @property
-    def name(self) -> str:
-        return self.inventory_host.name if self.inventory_host else self.id
-
-    @property
-    def sim_name(self) -> str:
-        return self.name.removeprefix(SIM_PREFIX)
-
-
-def _url_id(url: str) -> str:
-    """``winrm://host:port`` without the user and password (a pytest id is printed)."""
-    parsed = urllib.parse.urlsplit(url)
-    netloc = parsed.netloc.rsplit("@", 1)[-1]
-    return f"{parsed.scheme}://{netloc}"
 
 
 def _targets(config: pytest.Config) -> list[InfraTarget]:
@@ -206,8 +126,8 @@ def _targets(config: pytest.Config) -> list[InfraTarget]:
         inventory = load_inventory(Path(inventory_opt)) if inventory_opt else []
         for url in [u.strip() for u in hosts_opt.split(",") if u.strip()]:
             parsed = urllib.parse.urlsplit(url)
-            inv = _match_inventory_host(parsed.hostname or "", inventory) if inventory else None
-            targets.append(InfraTarget(_url_id(url), False, inv, url))
+            inv = match_inventory_host(parsed.hostname or "", inventory) if inventory else None
+            targets.append(InfraTarget(url_id(url), False, inv, url))
     else:
         inventory = load_inventory(Path(inventory_opt) if inventory_opt else SIM_INVENTORY)
         for inv in inventory:
@@ -238,21 +158,6 @@ class DeployRun:
     output: str
 
 
-def _secrets(inventory: list[InventoryHost]) -> list[str]:
-    found: list[str] = []
-    for inv in inventory:
-        for key, value in inv.data.items():
-            if "password" in key and isinstance(value, str) and value:
-                found.append(value)
-    return found
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        text = text.replace(secret, "********")
-    return text
-
-
 def _pyinfra_command() -> list[str]:
     exe = Path(sys.executable).parent / "pyinfra"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pyinfra"]
@@ -266,10 +171,13 @@ def deployed_sim_lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyt
     if not DEPLOY.is_file():
         pytest.skip(f"{DEPLOY.relative_to(REPO)} does not exist yet: nothing to verify on the simulated lab")
     inventory_opt = pytestconfig.getoption("--winfra-inventory")
-    inventory_path = Path(inventory_opt) if inventory_opt else SIM_INVENTORY
+    inventory_path = Path(inventory_opt).resolve() if inventory_opt else SIM_INVENTORY
     state_dir = tmp_path_factory.mktemp("winsim-deployed")
     env = dict(os.environ, WINSIM_STATE_DIR=str(state_dir))
-    cmd = [*_pyinfra_command(), str(inventory_path), str(DEPLOY.relative_to(REPO)), "-y"]
+    inventory_arg = (
+        str(inventory_path.relative_to(REPO)) if inventory_path.is_relative_to(REPO) else str(inventory_path)
+    )
+    cmd = [*_pyinfra_command(), inventory_arg, str(DEPLOY.relative_to(REPO)), "-y"]
     try:
         proc = subprocess.run(
             cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=DEPLOY_TIMEOUT_SEC, check=False
@@ -278,7 +186,7 @@ def deployed_sim_lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyt
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         rc, output = -1, f"{out}\n(the deploy did not finish within {DEPLOY_TIMEOUT_SEC} s)"
-    secrets = _secrets(load_inventory(inventory_path))
+    secrets = inventory_secrets(load_inventory(inventory_path))
     return DeployRun(state_dir, rc, redact(output, secrets))
 
 

@@ -474,6 +474,19 @@ def wsl_list_verbose(host: Any, wsl_exe: str = PACKAGE_WSL_EXE) -> WslList:
     return WslList(int(result.rc), text, None)
 
 
+def wsl_package_version(host: Any, wsl_exe: str = PACKAGE_WSL_EXE) -> tuple[int, str | None, str]:
+    """``(exit code, WSL version, text)`` of ``wsl.exe --version``. The output is localized, so
+    the version is taken by line position (line 1) as the token after the last ``:``; inbox
+    WSL rejects ``--version`` (windows-facts A.1, A.3, F.3)."""
+    result = host.run(f'"{wsl_exe}" --version')
+    text = decode_wsl_output(result.stdout_bytes)
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    version = None
+    if int(result.rc) == 0 and lines and ":" in lines[0]:
+        version = lines[0].rsplit(":", 1)[1].strip() or None
+    return int(result.rc), version, text
+
+
 # --------------------------------------------------------------------------------------------
 # .wslconfig
 # --------------------------------------------------------------------------------------------

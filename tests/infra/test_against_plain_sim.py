@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -278,6 +280,7 @@ def test_devbox_wsl_list_as_connection_user(devbox: PlainSim) -> None:
     assert devbox.sim.wsl.package.kind != "package"
     listing = ic.wsl_list_verbose(devbox.host)
     assert listing.rc != 0 and listing.entries is None
+    assert ic.wsl_package_version(devbox.host)[:2] == (1, None)
     # With the WSL package and one WSL2 distro registered for the connection account.
     admin = devbox.sim.users.require("winrm-admin")
     lxss = f"HKU\\{admin.sid}\\{ic.LXSS_SUBKEY}"
@@ -292,3 +295,50 @@ def test_devbox_wsl_list_as_connection_user(devbox: PlainSim) -> None:
     listing = ic.wsl_list_verbose(devbox.host)
     assert listing.rc == 0, listing.text
     assert listing.entries == [ic.WslListEntry("Ubuntu-24.04", "Stopped", 2, True)]
+    rc, version, text = ic.wsl_package_version(devbox.host)
+    assert rc == 0 and version == (devbox.sim.wsl.package.version or "2.0.0.0"), text
+
+
+# --------------------------------------------------------------------------------------------
+# The real-host mode (--hosts), pointed at a simulated endpoint
+# --------------------------------------------------------------------------------------------
+
+
+def test_hosts_option_mode(tmp_path: Path) -> None:
+    """``pytest tests/infra --hosts=winrm://... --winfra-inventory=...`` (the real-host mode) runs
+    the deployed-state checks on the URL's host with the inventory's data, and the password
+    appears nowhere in the output."""
+    from winfra.sim.models.host import reset
+
+    lab = _start(tmp_path / "state", "hosts-mode", "server2022", "Administrator")
+    try:
+        password = lab.sim.users.require("Administrator").password
+        inventory = tmp_path / "inventory.py"
+        inventory.write_text(
+            "container_hosts = (\n"
+            "    [('@winrm/127.0.0.1', {'docker_isolation': 'hyperv'})],\n"
+            "    {'winfra_role': 'container_host', 'docker_engine_version': '27.5.1',\n"
+            "     'docker_engine_sha256': '" + "0" * 64 + "'},\n"
+            ")\n"
+        )
+        url = (
+            f"winrm://Administrator:{urllib.parse.quote(password, safe='')}@127.0.0.1:{lab.endpoint.port}"
+            "?no_ssl=true"
+        )
+        proc = subprocess.run(
+            [
+                sys.executable, "-m", "pytest", str(Path(__file__).with_name("test_docker_host.py")),
+                "-q", "-rA", "-p", "no:cacheprovider", f"--hosts={url}", f"--winfra-inventory={inventory}",
+            ],
+            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    finally:
+        lab.endpoint.stop()
+        reset(tmp_path / "state")
+    out = proc.stdout + proc.stderr
+    assert password not in out and urllib.parse.quote(password, safe="") not in out
+    assert f"test_docker_service_running[winrm://127.0.0.1:{lab.endpoint.port}]" in out
+    assert "there is no 'docker' service" in out
+    assert "{'Containers': 'Available', 'Hyper-V': 'Available'}" in out
+    assert "SKIPPED" in out and "the suite did not run the deploy" in out
+    assert proc.returncode == 1, out[-2000:]

@@ -159,6 +159,25 @@ def test_docker_desktop_installed(host: Any, host_settings: Any) -> None:
     assert ic.service(host, "com.docker.service") is not None, "com.docker.service is missing"
 
 
+def test_wsl_package_installed(host: Any, host_settings: Any) -> None:
+    """WSL2 dev boxes have the WSL package (``C:\\Program Files\\WSL\\wsl.exe``, which answers
+    ``--version``; inbox WSL does not: A.1, A.7), at the pinned wsl_version when one is set."""
+    _role(host_settings, "devbox")
+    if host_settings.desktop_backend != "wsl-2":
+        pytest.skip(
+            f"{host_settings.host_name}: Docker Desktop uses the Hyper-V backend, WSL is not required"
+        )
+    # Calling the package's wsl.exe by path proves it exists (cmd.exe: "not recognized", exit 1).
+    rc, version, text = ic.wsl_package_version(host)
+    assert rc == 0 and version, (
+        f"{host_settings.host_name}: {ic.PACKAGE_WSL_EXE} --version exited {rc}: {text.strip()}"
+    )
+    if host_settings.wsl_version:
+        assert version == host_settings.wsl_version, (
+            f"{host_settings.host_name}: WSL {version}, wsl_version is {host_settings.wsl_version}"
+        )
+
+
 @dataclass(frozen=True)
 class TargetUser:
     name: str

@@ -101,9 +101,13 @@ class ScriptedExecutor(HostExecutor):
 class SimTarget:
     """A simulated host, its endpoint and the pyinfra host data to reach it."""
 
-    def __init__(self, tmp_path: Path, name: str = "h1-target", **endpoint_kwargs: Any) -> None:
+    def __init__(
+        self, tmp_path: Path, name: str = "h1-target", profile: str = "server2022", **endpoint_kwargs: Any
+    ) -> None:
         self.state_dir = tmp_path / "winsim"
-        self.sim = SimHost.load(name, profile="server2022", state_dir=self.state_dir)
+        self.sim = SimHost.load(name, profile=profile, state_dir=self.state_dir)
+        self.admin = next(u.name for u in self.sim.users.users.values() if self.sim.users.is_admin(u.name))
+        self.password = self.sim.users.require(self.admin).password
         self.executor = ScriptedExecutor(self.sim)
         settings = self.sim.winrm
         kwargs: dict[str, Any] = {
@@ -127,8 +131,8 @@ class SimTarget:
             "winrm_hostname": "127.0.0.1",
             "winrm_port": self.endpoint.port,
             "winrm_scheme": "http",
-            "winrm_user": ADMIN,
-            "winrm_password": PASSWORD,
+            "winrm_user": self.admin,
+            "winrm_password": self.password,
         }
         data.update(extra)
         return data

@@ -353,3 +353,30 @@ def test_https_with_an_untrusted_certificate_is_refused(
     ok_host.connect()
     assert ok_host.connected
     ok_host.disconnect()
+
+
+def test_su_user_runs_as_the_target_user_without_leaking_the_password(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    target = SimTarget(tmp_path, name="h1-runas", profile="win11-devbox")
+    dev_password = target.sim.users.require("dev").password
+    # Not logged on: the task needs a password logon (a logged-on user's task runs interactively
+    # and ignores the password, winfra/sim/scripts/run_as_user.py).
+    target.sim.users.require("dev").logged_on = False
+    try:
+        with connected(target) as host:
+            ok, out = host.run_shell_command(
+                'Write-Output "$env:USERNAME $env:WINFRA_X"',
+                _su_user="dev",
+                _su_password=dev_password,
+                _env={"WINFRA_X": "through-runas"},
+            )
+            assert ok, out.stderr
+            assert out.stdout_lines == ["dev through-runas"]
+            ok, out = host.run_shell_command("Write-Output x", _su_user="dev", _su_password="wrong-Pa55!")
+            assert not ok
+            assert "user name or password is incorrect" in out.stderr
+    finally:
+        target.close()
+    assert dev_password not in caplog.text and "wrong-Pa55!" not in caplog.text

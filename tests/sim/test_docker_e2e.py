@@ -258,7 +258,7 @@ def test_linux_only_key_refused_before_any_change(lab: Lab) -> None:
     assert not sim.fs.exists(dm.DAEMON_JSON)
 
 
-def test_hosts_flag_conflict_is_refused_naming_both(lab: Lab) -> None:
+def test_hosts_flag_conflict_is_refused_naming_both(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
     sim = lab.add("srv", "server2022")
     art = dm.add_engine_release(sim, "27.3.1")
     lab.run([engine_op(art, "27.3.1")])
@@ -268,13 +268,18 @@ def test_hosts_flag_conflict_is_refused_naming_both(lab: Lab) -> None:
     svc.image_path += " -H npipe:// -H tcp://0.0.0.0:2375"
     sim.save()
 
-    with pytest.raises(Exception) as exc:
-        lab.run([(docker.daemon_config, {"config": {"hosts": ["npipe://"]}})])
+    before = writes(sim)
+    caplog.clear()
 
-    msg = str(exc.value)
-    assert "'hosts' is set both in daemon.json and as a flag" in msg
-    assert "tcp://0.0.0.0:2375" in msg and "npipe://" in msg
+    state = lab.run([(docker.daemon_config, {"config": {"hosts": ["npipe://"]}})])
+
+    assert failed(state) == {"@winrm/srv"}
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("'hosts' is set both in daemon.json and as a flag" in m for m in errors)
+    assert any("tcp://0.0.0.0:2375" in m and "from file: ['npipe://']" in m for m in errors)
     assert not sim.fs.exists(dm.DAEMON_JSON)
+    assert writes(sim) == before
+    assert sim.services.get("docker").state == "Running"  # type: ignore[union-attr]
 
 
 # =============================================================================================
@@ -430,3 +435,45 @@ def test_smoke_test_matches_the_host_and_explains_a_mismatch(
     assert failed(state) == {"@winrm/srv"}
     assert "does not match this host (build 20348; error 0xc0370101)" in caplog.text
     assert "ltsc2022 (process)" in caplog.text
+
+
+def test_install_docker_ce_host_is_migrated_not_skipped(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    """install-docker-ce.ps1's layout (windows-facts C.1): dockerd 20.10 in System32, -H flags baked
+    into the service, daemon.json written with a BOM. winfra does not skip because a docker
+    service exists: it installs the pinned engine, re-registers without flags and says so."""
+    sim = lab.add("srv", "server2022", {"features": {"server": {"Containers": {"state": "Installed"}}}})
+    dm.install_engine_files(sim, "20.10.24", r"C:\Windows\System32")
+    dm.register_service(sim, r"C:\Windows\System32\dockerd.exe", ["--register-service", "-H", "npipe://"])
+    sim.fs.write_bytes(dm.DAEMON_JSON, b'\xef\xbb\xbf{"hosts": ["npipe://"]}', make_parents=True)
+    assert "invalid character" in (dm.start_engine(sim, "docker") or "")
+    sim.save()
+    art = dm.add_engine_release(sim, "27.3.1")
+    steps = [engine_op(art, "27.3.1"), (docker.daemon_config, {"config": {"hosts": ["npipe://"]}})]
+
+    state = lab.run(steps)
+
+    assert failed(state) == set()
+    svc = sim.services.get("docker")
+    assert svc is not None and svc.state == "Running"
+    assert svc.image_path == f'"{ENGINE_DIR}\\dockerd.exe" --run-service --service-name docker'
+    assert "dropped the flags it had baked in: -H npipe://" in caplog.text
+    assert sim.fs.read_bytes(dm.DAEMON_JSON) == b'{\n  "hosts": [\n    "npipe://"\n  ]\n}\n'
+    before = writes(sim)
+    assert failed(lab.run(steps)) == set()
+    assert writes(sim) == before
+
+
+def test_desktop_installer_3010_is_success_with_a_reboot_note(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = lab.add("dev", "win11-devbox", WSL_READY)
+    sim.set_faults([{"step": "docker:desktop_install", "installer_exit_code": 3010}])
+    art = dm.add_desktop_release(sim, "4.36.0", 175267)
+
+    state = lab.run([desktop_op(art, "4.36.0", users=["dev"])])
+
+    assert failed(state) == set()
+    assert sim.registry.get(dm.DESKTOP_UNINSTALL_KEY, "DisplayVersion") == "4.36.0"
+    assert "the installer asks for a reboot (exit 3010)" in caplog.text
+    assert "added dev to docker-users; they must sign out and in" in caplog.text
+    assert sim.faults.unfired() == []

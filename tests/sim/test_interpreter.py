@@ -20,10 +20,12 @@ def host(tmp_path: Path) -> h.SimHost:
     return h.SimHost.load("ip", profile="win11-devbox", overrides=FAST, state_dir=tmp_path)
 
 
-def run(host: h.SimHost, script: str, user: str = "winrm-admin", **env: str) -> tuple[object, object, int]:
+def run(
+    host: h.SimHost, script: str, user: str = "winrm-admin", shell: str = "powershell", **env: str
+) -> tuple[object, object, int]:
     base = host.user_env(user)
     base.update(env)
-    return interpret(host, user, script, base)
+    return interpret(host, user, script, base, shell=shell)
 
 
 def register(
@@ -92,9 +94,12 @@ def test_wsl_registrations_are_per_user(host: h.SimHost) -> None:
     # windows-facts A.5/A.7: the WinRM admin sees its own (empty) Lxss key, not dev's distros.
     host.wsl.package = wsl.WslPackage(kind="package", version="2.3.26.0")
     register(host, "dev", "Ubuntu", "{66666666-6666-6666-6666-666666666666}", default=True)
-    out, err, code = run(host, "wsl.exe -l -v", user="winrm-admin", WSL_UTF8="1")
+    out, err, code = run(host, "wsl.exe -l -v", user="winrm-admin", shell="cmd", WSL_UTF8="1")
     # A.2 / WslClient.cpp: no distros -> message on stdout without an error-code line, exit -1.
     assert code == -1 and err == ""
+    # Under powershell.exe -Command a failing native program makes the process exit 1
+    # (PowerShell/PowerShell#13501).
+    assert run(host, "wsl.exe -l -v", user="winrm-admin", WSL_UTF8="1")[2] == 1
     assert out.decode().startswith("Windows Subsystem for Linux has no installed distributions.\r\n")
     assert b"Error code" not in out
     out, _, code = run(host, "wsl.exe -l -q", user="winrm-admin")
@@ -103,7 +108,7 @@ def test_wsl_registrations_are_per_user(host: h.SimHost) -> None:
 
 def test_inbox_wsl_ignores_wsl_utf8_and_rejects_version(host: h.SimHost) -> None:
     assert host.wsl.package.kind == "inbox"
-    out, _, code = run(host, "wsl --version", WSL_UTF8="1")
+    out, _, code = run(host, "wsl --version", shell="cmd", WSL_UTF8="1")
     assert code == -1
     assert out == "Invalid command line option: --version\r\n".encode("utf-16-le")
     # The package path does not exist with inbox WSL.
@@ -363,8 +368,9 @@ def test_net_user_and_localgroup(host: h.SimHost) -> None:
     out, _, code = run(host, "net user winrm-admin")
     line = next(ln for ln in str(out).split("\r\n") if ln.startswith("Local Group Memberships"))
     assert code == 0 and [g.replace("*", "") for g in line.split()[3:]] == ["Administrators"]
-    _, err, code = run(host, "net user nobody")
+    _, err, code = run(host, "net user nobody", shell="cmd")
     assert code == 2 and b"The user name could not be found." in err
+    assert run(host, "net user nobody")[2] == 1  # powershell.exe -Command maps it to 1
     out, _, code = run(host, "net localgroup Administrators")
     assert code == 0 and "\r\nwinrm-admin\r\n" in str(out)
 
@@ -445,3 +451,32 @@ def test_where_and_foreach(host: h.SimHost) -> None:
         run(host, "Get-Service | ? { $_.Name -like 'Win*' } | Select-Object -ExpandProperty Name")[0]
         == "WinRM\r\n"
     )
+
+
+def test_concurrent_commands_while_state_changes(tmp_path: Path) -> None:
+    import threading
+
+    hosts = [h.SimHost.load(f"c{i}", profile="win11-devbox", state_dir=tmp_path) for i in range(2)]
+    errors: list[BaseException] = []
+
+    def reader(x: h.SimHost) -> None:
+        try:
+            for _ in range(40):
+                out, err, code = run(x, "Get-Service | Select-Object Name,Status | ConvertTo-Json -Compress")
+                assert code == 0 and err == "" and json.loads(str(out))
+        except BaseException as exc:  # collected; asserted empty below
+            errors.append(exc)
+
+    def writer(x: h.SimHost) -> None:
+        for i in range(40):
+            with x.transaction():
+                x.services.add(h.Service(f"svc{i}", f"Service {i}", "Running", "Manual"))
+
+    threads = [threading.Thread(target=reader, args=(x,)) for x in hosts for _ in range(2)]
+    threads += [threading.Thread(target=writer, args=(x,)) for x in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(hosts[0].services.all()) >= 40

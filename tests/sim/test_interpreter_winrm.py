@@ -65,8 +65,11 @@ def test_wsl_list_over_winrm_is_raw_utf16le(served: winsim._Served) -> None:
 
 def test_no_distros_exit_code_over_winrm(served: winsim._Served) -> None:
     sim = served.sim
+    with sim.lock:
+        sim.wsl.package = wsl.WslPackage(kind="package", version="2.3.26.0")
     password = sim.users.require("winrm-admin").password
-    out, _, rc = run(served, "winrm-admin", password, "wsl", ["-l", "-v"])
+    # A quoted program path is unambiguously a cmd.exe line, so wsl.exe's own exit code comes back.
+    out, _, rc = run(served, "winrm-admin", password, '"C:\\Program Files\\WSL\\wsl.exe"', ["-l", "-v"])
     # wsl.exe exits -1 (windows-facts A.2); WinRS reports the process exit code.
     assert rc in (-1, 4294967295)
     assert out.decode("utf-16-le").startswith("Windows Subsystem for Linux has no installed distributions.")

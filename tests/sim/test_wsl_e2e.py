@@ -383,9 +383,14 @@ def test_run_as_clear_errors(tmp_path: Path) -> None:
         host.create_profile("newbie")
     with pytest.raises(PowerShellError, match="must be logged on for this step but is not"):
         run_as(host, inner, "newbie", None)
+    with host.lock:
+        host.users.require(USER).logged_on = False
     with pytest.raises(PowerShellError, match="password is incorrect") as info:
         run_as(host, inner, USER, "wrong-secret-123")
     assert "wrong-secret-123" not in str(info.value)
+    # Logged off with the right password: a batch logon runs the read.
+    rc, _, err = run_as(host, render_script("get_wsl_user_state", {"user": USER}), USER, "Winsim-D3v-User!")
+    assert rc == 0, err
     with pytest.raises(runas.RunAsError, match="LocalSystem"):
         runas.run_as_user_command(inner, "NT AUTHORITY\\SYSTEM", None, 60)
 
@@ -612,3 +617,81 @@ def test_wire_wsl_install_then_one_reboot_for_virtual_machine_platform(tmp_path:
         assert not state.failed_hosts and not changed(state) and lab.sim.boot.boot_count == 2
     finally:
         lab.close()
+
+
+def test_wire_manage_move_access_denied_and_disk_full(tmp_path: Path) -> None:
+    from winfra.operations import wsl as ops
+
+    lab = WireLab(tmp_path, manage_move=True)
+    try:
+        step = [(ops.distro_location, {"distro": "Ubuntu", "location": TARGET})]
+        lab.sim.set_faults([{"disk_full": "D:"}])
+        state = lab.run(step)
+        assert {h.name for h in state.failed_hosts} == {"@winrm/wsl1"}
+        assert_intact(lab.sim, where=ORIGINAL)
+        lab.sim.set_faults(
+            [{"step": "wsl:manage_move", "error": "Access is denied. Wsl/Service/MoveDistro/E_ACCESSDENIED"}]
+        )
+        state = lab.run(step)
+        assert not state.failed_hosts and changed(state)
+        assert lab.sim.faults.unfired() == []
+        assert_intact(lab.sim, where=TARGET)
+        state = lab.run(step)
+        assert not state.failed_hosts and not changed(state)
+    finally:
+        lab.close()
+
+
+def test_run_as_plain_command_goes_to_the_interpreter_as_the_target_user(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    rc, out, err = run_as(
+        host, "$env:WSL_UTF8 = '1'\n& 'C:\\Program Files\\WSL\\wsl.exe' -l -v\n", USER, None
+    )
+    assert rc == 0, err
+    assert [r.name for r in wsl_output.parse_list_verbose(out)] == ["Ubuntu", "Debian"]
+
+
+def test_winsim_inventory_relocates_for_the_profile_user(tmp_path: Path) -> None:
+    """The demo path: an @winsim/<name> host without winrm_user (the connector logs in as the
+    profile's administrator); the WSL target user comes from winfra_user."""
+    from _winrm_harness import _tolerate_missing_connectors
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all
+    from pyinfra.api.operation import add_op
+    from pyinfra.api.operations import run_ops
+
+    from winfra.connectors import winsim
+    from winfra.operations import wsl as ops
+
+    state_dir = str(tmp_path / "winsim")
+    overrides = {**FAST_BOOT, "wsl": {"package": {"kind": "package", "version": "2.5.10.0"}}}
+    served = winsim.serve("wsldemo", overrides=overrides, state_dir=state_dir)
+    try:
+        create_distro(served.sim, USER, "Ubuntu", ORIGINAL, marker=MARKER, default=True, default_uid=1000)
+        _tolerate_missing_connectors()
+        data = {
+            "winsim_state_dir": state_dir,
+            "winfra_user": USER,
+            "winfra_user_password": "Winsim-D3v-User!",
+        }
+        state = State(Inventory(([("@winsim/wsldemo", data)], {})), Config())
+        connect_all(state)
+        add_op(state, ops.distro_location, "Ubuntu", TARGET)
+        run_ops(state)
+        assert not state.failed_hosts
+        d = WslExe(served.sim, USER).find("Ubuntu")
+        assert (
+            d is not None
+            and d.base_path.lower() == TARGET.lower()
+            and read_marker(served.sim, d.vhd_path) == MARKER
+        )
+        assert served.sim.counters.snapshot()["scripts"].get("run_as_user", 0) >= 2  # type: ignore[union-attr]
+        for host in state.inventory:
+            host.disconnect()
+    finally:
+        # Stop only this test's endpoint (others in the process may be serving).
+        with winsim._SERVED_LOCK:
+            for key in [k for k, v in winsim._SERVED.items() if v is served]:
+                del winsim._SERVED[key]
+        served.endpoint.stop()
+        served.sim.close()

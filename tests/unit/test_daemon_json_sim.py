@@ -188,3 +188,15 @@ def test_script_region_and_counterpart_have_the_same_keys(sim: Any) -> None:
         "path_name",
         "bom",
     } <= sim_keys
+
+
+def test_reboot_starts_the_engine_only_with_a_valid_config(sim: Any) -> None:
+    install(sim, "27.3.1")
+    assert start_with(sim, b'{"debug": true}') is None
+    sim.fs.write_bytes(dm.DAEMON_JSON, b'{"iptables": false}')
+    dm._register_hooks()
+    sim.boot.downtime_s = 0.0
+    sim.boot.readiness_delay_s = 0.0
+    sim.reboot()
+    assert sim.services.get("docker").state == "Stopped"
+    assert "iptables" in (sim.docker.engine.last_error or "")

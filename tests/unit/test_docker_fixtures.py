@@ -17,7 +17,8 @@ Fact fixture (``tests/fixtures/facts/docker.<Fact>/*.json``)::
 
 Operation fixture (``tests/fixtures/operations/docker.<op>/*.json``)::
 
-    {"args": [...], "kwargs": {...}, "base": NAME, "overrides": {...}, "facts": {...},
+    {"args": [...], "kwargs": {...}, "base": NAME, "overrides": {...}, "facts": {...}, "host_data": {...},
+     "executing": bool (pyinfra's execution stage rather than the prepare stage),
      "commands": [...], "noop_description": "...", "exception": {"name", "message_contains"}}
 """
 
@@ -135,7 +136,9 @@ def test_fact_fixture(fact_name: str, path: Path) -> None:
 
 OPS = ("engine", "daemon_config", "desktop", "desktop_data_location", "smoke_test")
 OPERATION_CASES = [
-    pytest.param(op, path, id=f"{op}/{path.stem}") for op in OPS for path in fixture_files("operations", f"docker.{op}")
+    pytest.param(op, path, id=f"{op}/{path.stem}")
+    for op in OPS
+    for path in fixture_files("operations", f"docker.{op}")
 ]
 
 
@@ -147,7 +150,8 @@ def test_operation_fixture(op_name: str, path: Path, tmp_path: Path) -> None:
     fact_data = facts_from_state(host_state(data)) if "base" in data else {}
     fact_data.update(data.get("facts") or {})
     state = State()
-    host = create_host(state, facts=fact_data)
+    state.is_executing = bool(data.get("executing"))
+    host = create_host(state, facts=fact_data, data=data.get("host_data") or {})
     host.name = "testhost"
     op = getattr(ops, op_name)
     with ctx_state.use(state), ctx_host.use(host):
@@ -168,3 +172,17 @@ def test_every_fixture_directory_is_collected() -> None:
     present = {p.name for kind in ("facts", "operations") for p in (FIXTURES / kind).glob("docker.*")}
     assert present <= known
     assert len(FACT_CASES) >= 10
+
+
+def test_diff_shows_a_key_level_json_diff(caplog: pytest.LogCaptureFixture) -> None:
+    data = json.loads(
+        (FIXTURES / "operations/docker.daemon_config/engine_write_validated_and_restarted.json").read_text()
+    )
+    state = State()
+    state.config.DIFF = True
+    host = create_host(state, facts=facts_from_state(host_state(data)))
+    host.name = "testhost"
+    with ctx_state.use(state), ctx_host.use(host), caplog.at_level("INFO"):
+        list(ops.daemon_config._inner(**data["kwargs"]))
+    assert '+ log-level: "warn"' in caplog.text
+    assert "group" not in caplog.text.split("daemon.json diff", 1)[1]  # unchanged keys are not listed

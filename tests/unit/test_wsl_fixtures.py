@@ -178,3 +178,12 @@ def test_docker_desktop_data_only_with_the_internal_override() -> None:
         assert describe_command(command)["params"]["allow_docker_desktop_data"] is True
         with pytest.raises(Exception, match="desktop_data_location"):
             list(ops.distro_location._inner("docker-desktop", r"D:\dd", allow_docker_desktop=True))
+
+
+def test_winrm_user_from_host_state_when_not_in_host_data() -> None:
+    state = State()
+    host_state = {"windows": {"winrm_user": "WIN11-DEV\\winrm-admin"}}
+    host = create_host(state, facts={"host.HostState": host_state}, data={"winfra_user": "dev"})
+    with ctx_state.use(state), ctx_host.use(host):
+        assert facts.target_user_arguments(host, None) == ("dev", {"_su_user": "dev"})
+        assert facts.target_user_arguments(host, "winrm-admin") == ("winrm-admin", {})

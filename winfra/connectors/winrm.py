@@ -70,13 +70,16 @@ COUNTERS_KEY = "winfra_counters"
 CONNECT_TIMEOUT_KEY = "winfra_connect_timeout"
 HOST_INFO_KEY = "winfra_host_info"
 
+# The listener command is the documented `winrm create winrm/config/Listener?...Transport=HTTPS`
+# form (learn.microsoft.com/previous-versions/windows/it-pro/windows-server-2003/cc782312(v=ws.10),
+# still valid); HTTP only with message encryption: anchors-and-winrm.md §3.5.
 HTTPS_HELP = (
     "Set up an HTTPS listener on the host (PowerShell as Administrator: "
-    "$c = New-SelfSignedCertificate -DnsName $env:COMPUTERNAME -CertStoreLocation Cert:\\LocalMachine\\My; "
-    "New-Item -Path WSMan:\\localhost\\Listener -Transport HTTPS -Address * -CertificateThumbPrint "
-    "$c.Thumbprint -Force; then open TCP 5986) and use winrm_scheme='https' "
-    "(https://learn.microsoft.com/troubleshoot/windows-client/system-management-components/"
-    "configure-winrm-for-https), or set winrm_allow_insecure=True for a throw-away lab host."
+    "$c = New-SelfSignedCertificate -DnsName <host name> -CertStoreLocation Cert:\\LocalMachine\\My; "
+    "winrm create winrm/config/Listener?Address=*+Transport=HTTPS "
+    '\'@{Hostname="<host name>";CertificateThumbprint="<$c.Thumbprint>"}\'; then allow TCP 5986 in the '
+    "firewall) and use winrm_scheme='https' (winrm_ca_trust_path for a private CA), "
+    "or set winrm_allow_insecure=True for a throw-away lab host."
 )
 
 

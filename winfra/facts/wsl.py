@@ -51,13 +51,21 @@ def normalize_windows_path(path: str | None) -> str:
 def target_user_arguments(host: Any, user: str | None) -> tuple[str, dict[str, Any]]:
     """``(user, run-as global arguments)`` for per-user WSL work on ``host``.
 
-    ``user`` defaults to host data ``winfra_user``, else the WinRM user (``winrm_user``). When it
+    ``user`` defaults to host data ``winfra_user``, else the WinRM user (host data ``winrm_user``,
+    else who the session runs as according to ``get_host_state``). When it
     differs from the WinRM user the command must run as that user: ``_su_user`` plus
     ``_su_password`` from host data ``winfra_user_password`` (or none: an interactive logon of
     a logged-on user, see winfra.runas).
     """
     data = host.data
     winrm_user = str(data.get("winrm_user") or "")
+    if not winrm_user:
+        # No winrm_user in host data (e.g. @winsim picks the profile's administrator): ask the
+        # host who the WinRM session runs as (get_host_state's windows.winrm_user, cached).
+        from winfra.facts.host import HostState
+
+        windows = (host.get_fact(HostState) or {}).get("windows") or {}
+        winrm_user = str(windows.get("winrm_user") or "")
     target = user or data.get("winfra_user") or winrm_user
     if not target:
         raise ValueError(

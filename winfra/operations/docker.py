@@ -21,6 +21,7 @@ blindly rewrite daemon.json (shared/reference/anchors-and-winrm.md 2.1-2.4, 5 "B
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import ntpath
@@ -107,14 +108,19 @@ def _run_script(
         data = json.loads(stdout.splitlines()[-1]) if stdout else {}
     except json.JSONDecodeError:
         data = {}
-    for line in _summarise(script, data):
-        logger.info(f"{host.print_prefix}{line}")
+    for line in _summarise(script, data, host):
+        # Lines that ask the user to act are warnings; the rest is information.
+        if line.startswith("!"):
+            logger.warning(f"{host.print_prefix}{line[1:]}")
+        else:
+            logger.info(f"{host.print_prefix}{line}")
     results = host.connector_data.setdefault("winfra_docker_results", {})
     results[script] = data
     return True
 
 
-def _summarise(script: str, data: dict[str, Any]) -> list[str]:
+def _summarise(script: str, data: dict[str, Any], host: Any) -> list[str]:
+    """Human lines for a script's JSON result; a leading "!" marks a line that needs action."""
     out: list[str] = []
     if script == "docker_engine_install":
         prev = data.get("previous_version")
@@ -128,8 +134,14 @@ def _summarise(script: str, data: dict[str, Any]) -> list[str]:
         )
         if data.get("reregistered_from"):
             out.append(
-                f"service re-registered: the old binary was {data['reregistered_from']}"
-                + (f"; kept flags {data['kept_flags']}" if data.get("kept_flags") else "")
+                ("!" if data.get("dropped_flags") else "")
+                + f"service re-registered: the old binary was {data['reregistered_from']}"
+                + (
+                    f"; dropped the flags it had baked in: {' '.join(data['dropped_flags'])} (put them in "
+                    "daemon.json with docker.daemon_config: -H -> hosts, -G -> group, ...)"
+                    if data.get("dropped_flags")
+                    else ""
+                )
             )
         if data.get("path_added"):
             out.append("install dir added to the machine PATH (new sessions see it)")
@@ -146,7 +158,7 @@ def _summarise(script: str, data: dict[str, Any]) -> list[str]:
         result = data.get("result")
         if result == "reboot_required":
             out.append(
-                "Docker Desktop installed; the installer asks for a reboot (exit 3010): run windows.reboot()"
+                "!Docker Desktop installed; the installer asks for a reboot (exit 3010): run windows.reboot()"
             )
             host.connector_data["winfra_reboot_required_by"] = "Docker Desktop installer (3010)"
         elif result:
@@ -158,7 +170,7 @@ def _summarise(script: str, data: dict[str, Any]) -> list[str]:
             )
         if data.get("users_added"):
             out.append(
-                f"added {', '.join(data['users_added'])} to {DOCKER_USERS}; they must sign out and in "
+                f"!added {', '.join(data['users_added'])} to {DOCKER_USERS}; they must sign out and in "
                 "for it to apply (windows-facts.md B.4)"
             )
     return out
@@ -292,8 +304,9 @@ def engine(
         logger.info(f"{host.print_prefix}upgrading docker engine {have} -> {version}")
     if svc is not None and not registered_here:
         logger.warning(
-            f"{host.print_prefix}service {service_name} runs {svc['binary']}; "
-            f"it will be re-registered for {dockerd}"
+            f"{host.print_prefix}service {service_name} runs {svc['binary']}; it will be re-registered for "
+            f"{dockerd} without daemon flags"
+            + (f" (dropping {' '.join(svc['flags'])}: move them to daemon.json)" if svc["flags"] else "")
         )
 
     expected = sha256.strip().lower() if isinstance(sha256, str) and sha256.strip() else None
@@ -428,10 +441,29 @@ def daemon_config(
         current = host.get_fact(DockerUserConfig, user=user, file_name=file_name)
         params.update(user=user, file_name=file_name, dockerd=None, service=None, docker=None)
 
+    # Problems that do not depend on what is on the host right now (keys, types, Linux-only keys,
+    # isolation vs build) stop the deploy before anything runs.
+    static = dataclasses.replace(ctx, service_flags=[], local_groups=None)
+    try:
+        validate(text, static)
+    except DaemonJsonError as exc:
+        raise DockerOperationError(str(exc)) from exc
+    # Problems that depend on the host's current state (flags baked into the service, a missing
+    # group) may be fixed by an earlier operation of this deploy (docker.engine re-registers the
+    # service), and pyinfra evaluates every operation against the pre-run state first. So: a
+    # warning while pyinfra prepares, a failure of this host when the operation runs.
     try:
         result = validate(text, ctx)
     except DaemonJsonError as exc:
-        raise DockerOperationError(str(exc)) from exc
+        if not getattr(state, "is_executing", False):
+            logger.warning(
+                f"{host.print_prefix}{exc}\n(checked again when the operation runs: an earlier operation "
+                "may change this)"
+            )
+            result = validate(text, static)
+        else:
+            yield _fail_host(str(exc))
+            return
     for warning in result.warnings:
         logger.warning(f"{host.print_prefix}daemon.json: {warning}")
 
@@ -733,7 +765,8 @@ def smoke_test(
         svc = DockerEngine.service(eng, "docker")
         docker = ntpath.join(ntpath.dirname(svc["binary"]), "docker.exe") if svc else "docker"
     params = {"docker": docker, "image": image, "isolation": isolation, "timeout_s": timeout}
-    yield FunctionCommand(_smoke, (params, compat), {})
+    facts = {"build": compat.get("build"), "images": [dict(i) for i in compat.get("images") or []]}
+    yield FunctionCommand(_smoke, (params, facts), {})
 
 
 def _smoke(state: Any, host: Any, params: dict[str, Any], compat: dict[str, Any]) -> bool:

@@ -59,7 +59,12 @@ if ($in.installer) {
         }
         $quoted += $text
     }
-    $process = Start-Process -FilePath $installer -ArgumentList $quoted -Wait -PassThru -NoNewWindow
+    # Wait for the installer process only: Start-Process -Wait also waits for every child it
+    # leaves running (PowerShell/PowerShell#15555). Touching .Handle keeps ExitCode readable after
+    # the process exits.
+    $process = Start-Process -FilePath $installer -ArgumentList $quoted -PassThru -NoNewWindow
+    $null = $process.Handle
+    $process.WaitForExit()
     $code = [int]$process.ExitCode
     $result.exit_code = $code
     if ($code -eq 0) {

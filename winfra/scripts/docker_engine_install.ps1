@@ -13,12 +13,13 @@
       service_name  e.g. docker
       timeout_s     how long to wait for "docker version"
     Output: {"version", "previous_version", "binaries_changed", "path_added", "registered",
-             "reregistered_from", "kept_flags": [...], "started", "rolled_back": false}
+             "reregistered_from", "dropped_flags": [...], "started", "rolled_back": false}
     Steps: verify the zip; unpack to a staging dir next to install_dir and check the staged
     dockerd.exe's version; stop the service; move the current binaries to
     <install_dir>\.winfra-previous (rollback copy) and move the new ones in; add install_dir to
     the machine PATH once; register the service if missing, re-register it when its binary path
-    differs (the old flags, if any, are kept and reported); start; wait for "docker version".
+    differs (flags the old registration baked in are dropped and reported: move them to
+    daemon.json); start; wait for "docker version".
     If the engine does not answer within timeout_s, the previous binaries are restored, the
     service is started again and the script fails with the error.
 
@@ -131,7 +132,7 @@ $result = [ordered]@{
     path_added = $false
     registered = $false
     reregistered_from = $null
-    kept_flags = @()
+    dropped_flags = @()
     started = $false
     rolled_back = $false
 }
@@ -175,20 +176,27 @@ if (-not $present) {
     $result.path_added = $true
 }
 
-# Service registration: no flags of ours; a different binary path means unregister first.
+# Service registration: dockerd --register-service with no daemon flags (configuration belongs in
+# daemon.json, where it is validated); a different binary path means unregister first. Flags an
+# old registration baked in are dropped and reported, so the caller can move them to daemon.json.
 if ($null -ne $svc) {
-    $oldBinary = Get-ImageBinary -ImagePath ([string]$svc.PathName)
+    $pathName = ([string]$svc.PathName).Trim()
+    $oldBinary = Get-ImageBinary -ImagePath $pathName
     if ($oldBinary.TrimEnd('\') -ne $dockerd) {
-        $argv = @([string]$svc.PathName -split ' ' | Where-Object { $_ })
-        $keep = @()
+        if ($pathName.StartsWith('"')) {
+            $rest = $pathName.Substring($pathName.IndexOf('"', 1) + 1)
+        } else {
+            $rest = $pathName.Substring($oldBinary.Length)
+        }
+        $dropped = @()
         $skip = $false
-        foreach ($arg in $argv) {
+        foreach ($arg in @($rest -split ' ' | Where-Object { $_ })) {
             if ($skip) {
                 $skip = $false
             } elseif ($arg -eq '--service-name') {
                 $skip = $true
-            } elseif ($arg -ne '--run-service' -and -not $arg.StartsWith('"') -and -not $arg.EndsWith('"') -and -not $arg.ToLower().EndsWith('dockerd.exe')) {
-                $keep += $arg
+            } elseif ($arg -ne '--run-service') {
+                $dropped += $arg
             }
         }
         $del = Invoke-Native -FilePath 'sc.exe' -Arguments @('delete', $serviceName)
@@ -196,12 +204,12 @@ if ($null -ne $svc) {
             throw "could not unregister service $serviceName ($oldBinary): $($del.Output)"
         }
         $result.reregistered_from = $oldBinary
-        $result.kept_flags = $keep
+        $result.dropped_flags = $dropped
         $svc = $null
     }
 }
 if ($null -eq $svc) {
-    $regArgs = @('--register-service', '--service-name', $serviceName) + @($result.kept_flags)
+    $regArgs = @('--register-service', '--service-name', $serviceName)
     $reg = Invoke-Native -FilePath $dockerd -Arguments $regArgs
     if ($reg.ExitCode -ne 0) {
         throw "dockerd --register-service failed: $($reg.Output)"

@@ -303,8 +303,13 @@ foreach ($dkSvc in $dkServices) {
 }
 $dkMachinePath = [string](Get-Item -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment').GetValue('Path', '', 'DoNotExpandEnvironmentNames')
 foreach ($dkEntry in @($dkMachinePath -split ';')) {
-    if ($dkEntry -and (Test-Path -LiteralPath (Join-Path -Path $dkEntry -ChildPath 'dockerd.exe') -PathType Leaf)) {
-        $dkDirs += $dkEntry.TrimEnd('\')
+    try {
+        if ($dkEntry -and (Test-Path -LiteralPath (Join-Path -Path $dkEntry -ChildPath 'dockerd.exe') -PathType Leaf)) {
+            $dkDirs += $dkEntry.TrimEnd('\')
+        }
+    } catch {
+        # A PATH entry with characters a path cannot hold is not a docker dir.
+        $null = $dkEntry
     }
 }
 $dkBinaries = @()

@@ -9,9 +9,9 @@
       script           - the PowerShell text to run as that user (UTF-8)
       timeout_seconds  - how long to wait for it (default 600)
       require_logged_on - true when the step needs the user's interactive logon session
-    Stdin ($WinfraStdin): the user's password, or nothing. With a password the task runs with
-      LogonType Password; without one it runs with LogonType Interactive, which only works while
-      the user is logged on.
+    Stdin ($WinfraStdin): the user's password, or nothing. While the user is logged on the task
+      runs in their session (LogonType Interactive, password unused); otherwise it needs the
+      password (LogonType Password, a batch logon).
     Output: {"user": "<DOMAIN\name>", "sid": "...", "logon": "password|interactive",
              "exit_code": N, "stdout": "<base64 of the UTF-8 stdout bytes>",
              "stderr": "<base64 of the stderr bytes>"}
@@ -81,15 +81,21 @@ foreach ($proc in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'ex
         $loggedOn = $true
     }
 }
-$needsLogon = [bool]$in.require_logged_on
-if ($null -eq $password) {
-    $needsLogon = $true
-}
-if ($needsLogon -and -not $loggedOn) {
+# A logged-on user's task runs in their interactive session (LogonType Interactive, no password
+# needed): WSL2 needs that session to start its VM (A.7, WSL#8072). Otherwise a stored-password
+# task runs as a batch logon, which needs "Log on as a batch job" (SeBatchLogonRight; on clients
+# only Administrators have it by default:
+# https://learn.microsoft.com/windows/win32/taskschd/security-contexts-for-running-tasks,
+# https://learn.microsoft.com/windows/security/threat-protection/security-policy-settings/log-on-as-a-batch-job).
+$logon = 'interactive'
+if (-not $loggedOn) {
     if ($null -eq $password) {
         throw "winfra run-as: the user '$qualified' must be logged on for this step but is not (no password in host data for an unattended logon). Log on as that user, or put the password in host data."
     }
-    throw "winfra run-as: the user '$qualified' must be logged on for this step but is not. Log on interactively as that user and re-run."
+    if ([bool]$in.require_logged_on) {
+        throw "winfra run-as: the user '$qualified' must be logged on for this step but is not. Log on interactively as that user and re-run."
+    }
+    $logon = 'password'
 }
 
 # -- a private directory for the script and its output -------------------------------------------
@@ -142,15 +148,11 @@ $launcherPath = Join-Path $dir 'launcher.ps1'
 
 $taskName = "winfra-runas-$id"
 $taskPath = '\winfra\'
-$logon = 'interactive'
-if ($null -ne $password) {
-    $logon = 'password'
-}
 try {
     $action = New-ScheduledTaskAction -Execute $psExe -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -WindowStyle Hidden -File `"$launcherPath`""
     $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit (New-TimeSpan -Seconds ($timeout + 60))
     try {
-        if ($null -ne $password) {
+        if ($logon -eq 'password') {
             $null = Register-ScheduledTask -TaskName $taskName -TaskPath $taskPath -Action $action -Settings $settings -User $qualified -Password $password -RunLevel Highest -Force
         }
         else {
@@ -176,6 +178,10 @@ try {
         if ($task.State.ToString() -eq 'Ready' -and $info.LastTaskResult -ne 267011 -and $info.LastTaskResult -ne 267009 -and -not (Test-Path -LiteralPath $rcFile)) {
             Start-Sleep -Milliseconds 500
             if (-not (Test-Path -LiteralPath $rcFile)) {
+                # 0x80070569 ERROR_LOGON_TYPE_NOT_GRANTED: no "Log on as a batch job" right.
+                if ($info.LastTaskResult -eq -2147023511 -or $info.LastTaskResult -eq 2147943785) {
+                    throw "winfra run-as: '$qualified' may not log on as a batch job (SeBatchLogonRight), so a task with its password cannot start. Log on as that user (winfra then uses their session), or grant 'Log on as a batch job'."
+                }
                 throw "winfra run-as: the task for '$qualified' ended without a result (last result 0x$('{0:X8}' -f $info.LastTaskResult))."
             }
         }

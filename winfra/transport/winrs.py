@@ -335,7 +335,11 @@ class WinRSSession(PowerShellSession):
         if isinstance(exc, requests.exceptions.RequestException):
             return TransportError(f"{where} failed: {exc}")
         if isinstance(exc, (WinRMError, WinRMOperationTimeoutError)):
-            return TransportError(f"{where} failed: {exc}")
+            hint = ""
+            if "is not installed" in str(exc):
+                # pyproject.toml extras: winfra[kerberos] (pykerberos), winfra[credssp].
+                hint = " (install the extra: pip install 'winfra[kerberos]' or 'winfra[credssp]')"
+            return TransportError(f"{where} failed: {exc}{hint}")
         if isinstance(exc, (ET.ParseError, StopIteration, AssertionError, KeyError, ValueError)):
             return TransportError(f"{where}: unexpected response from the server ({type(exc).__name__})")
         if isinstance(exc, OSError):

@@ -86,7 +86,7 @@ def _run(call: ScriptCall) -> Any:
         "path_added": False,
         "registered": False,
         "reregistered_from": None,
-        "kept_flags": [],
+        "dropped_flags": [],
         "started": False,
         "rolled_back": False,
     }
@@ -116,16 +116,14 @@ def _run(call: ScriptCall) -> Any:
     if svc is not None:
         old_binary, flags = dm.service_binary_and_flags(svc.image_path)
         if old_binary.rstrip("\\").lower() != dockerd.lower():
-            # sc.exe delete, then register again keeping any flags the old registration baked in.
+            # sc.exe delete, then register again without daemon flags; the old ones are reported.
             host.services.remove(name)
             result["reregistered_from"] = old_binary
-            result["kept_flags"] = flags
+            result["dropped_flags"] = flags
             svc = None
     if svc is None:
         call.step("docker:register")
-        dm.register_service(
-            host, dockerd, ["--register-service", "--service-name", name, *result["kept_flags"]]
-        )
+        dm.register_service(host, dockerd, ["--register-service", "--service-name", name])
         result["registered"] = True
 
     start_error = ""

@@ -130,23 +130,27 @@ def run(call: ScriptCall) -> Any:
             "(never logged on). "
             "Log on once as that user, then re-run."
         )
-    needs_logon = bool(p.get("require_logged_on")) or password is None
-    if needs_logon and not u.logged_on:
+    # A logged-on user's task runs in their session (Interactive logon, password unused); else a
+    # batch logon with the stored password (the script's comment gives the sources).
+    logon = "interactive"
+    if not u.logged_on:
         if password is None:
             raise PowerShellError(
                 f"winfra run-as: the user '{qualified}' must be logged on for this step but is not "
                 "(no password in host data for an unattended logon). Log on as that user, or put the "
                 "password in host data."
             )
-        raise PowerShellError(
-            f"winfra run-as: the user '{qualified}' must be logged on for this step but is not. Log on "
-            "interactively as that user and re-run."
-        )
+        if p.get("require_logged_on"):
+            raise PowerShellError(
+                f"winfra run-as: the user '{qualified}' must be logged on for this step but is not. Log on "
+                "interactively as that user and re-run."
+            )
+        logon = "password"
     task_dir = RUNAS_DIR + "\\" + uuid.uuid4().hex
     host.fs.mkdir(task_dir)
     try:
         call.step("runas:register")
-        if password is not None and not host.users.check_password(u.name, password):
+        if logon == "password" and not host.users.check_password(u.name, password or ""):
             # Register-ScheduledTask with a wrong password: HRESULT 0x8007052E.
             raise PowerShellError(
                 f"winfra run-as: could not register a task as '{qualified}': The user name or password is "
@@ -159,7 +163,7 @@ def run(call: ScriptCall) -> Any:
     return {
         "user": qualified,
         "sid": u.sid,
-        "logon": "password" if password is not None else "interactive",
+        "logon": logon,
         "exit_code": code,
         "stdout": _b64(out),
         "stderr": _b64(err),

@@ -30,9 +30,12 @@ regular expressions, and evaluated over a small read-only subset:
 Anything else is PowerShell's CommandNotFoundException ("The term 'X' is not recognized as the
 name of a cmdlet, function, script file, or operable program.") with exit 1.
 
-Exit code: ``exit N`` wins; otherwise, when the last statement ran a native program, its exit code
-(what ``$LASTEXITCODE`` holds); otherwise 1 if the last statement wrote an error (``$?`` false,
-powershell.exe -Command semantics: about_PowerShell_exe "-Command ... exit code"), else 0.
+Exit code (``powershell.exe -Command`` semantics): ``exit N`` wins; otherwise 1 when the last
+statement failed (``$?`` false: it wrote an error, or it was a native program with a non-zero exit
+code, which powershell.exe maps to 1: PowerShell/PowerShell#13501, about_PowerShell_exe), else 0.
+With ``shell="cmd"`` (a cmd.exe line naming a native program, as WinRS runs testinfra's commands)
+the program's own exit code is returned, e.g. wsl.exe's -1 (windows-facts A.2). A cmd.exe line
+starting with a quoted program path is never PowerShell, so it is treated as ``shell="cmd"``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from winfra.sim.models.host import SimHost
 
 CRLF = "\r\n"
+_PARSE_LOCK = threading.Lock()
 
 
 # =============================================================================================
@@ -189,32 +194,49 @@ def interpret(
     *,
     cwd: str | None = None,
     stdin: str | None = None,
+    shell: str = "powershell",
 ) -> tuple[str | bytes, str | bytes, int]:
-    """Run a read-only PowerShell text (or a cmd.exe line naming a supported native program)."""
+    """Run a read-only PowerShell text (or, ``shell="cmd"``, a cmd.exe line naming a supported
+    native program)."""
     state = _State(host=host, user=user, env=dict(env), cwd=cwd)
     state.variables.update({"true": True, "false": False, "null": None})
+    # One consistent view of the host: the endpoint runs commands in threads, and evaluation is
+    # short and never waits on another thread, so the host lock is held throughout.
+    with host.lock:
+        return _interpret_locked(state, script, shell)
+
+
+def _interpret_locked(state: _State, script: str, shell: str) -> tuple[str | bytes, str | bytes, int]:
     code: int | None = None
     try:
         native = _cmd_line_native(script)
         if native is not None:
+            shell = "cmd"
             result = _run_native(state, native[0], native[1], None)
             state.out.append(result.stdout)
             state.native_stderr.append(result.stderr)
             state.last_native_code = result.exit_code
         else:
-            tree = parse(script)
+            # One shared tree-sitter Parser (winfra.powershell.syntax.parser) serves every host's
+            # threads; a Parser is not meant for concurrent use.
+            with _PARSE_LOCK:
+                tree = parse(script)
             if tree.root_node.has_error:
                 return _parse_error(script)
             _run_statements(state, tree.root_node)
     except _Exit as exc:
         code = exc.code
     except _Unsupported as exc:
-        return _finish(state, not_recognized=(exc.name, exc.line))
-    return _finish(state, code=code)
+        return _finish(state, not_recognized=(exc.name, exc.line), shell=shell)
+    return _finish(state, code=code, shell=shell)
 
 
 def _finish(
-    state: _State, *, code: int | None = None, not_recognized: tuple[str, str] | None = None
+    state: _State,
+    *,
+    code: int | None = None,
+    not_recognized: tuple[str, str] | None = None,
+    shell: str = "powershell",
 ) -> tuple[str | bytes, str | bytes, int]:
     if not_recognized is not None:
         state.errors.append(psoutput.not_recognized_lines(*not_recognized))
@@ -222,7 +244,8 @@ def _finish(
         state.last_native_code = None
     if code is None:
         if state.last_native_code is not None:
-            code = state.last_native_code
+            native = state.last_native_code
+            code = native if shell == "cmd" else (0 if native == 0 and not state.last_failed else 1)
         else:
             code = 1 if state.last_failed else 0
     if any(isinstance(x, bytes) for x in state.out):
