@@ -1073,11 +1073,12 @@ class SimHost:
         timer.start()
 
     def _timer_fired(self) -> None:
+        # Decide and reboot under one hold of the (re-entrant) lock: otherwise an advance() in
+        # between could run the same scheduled restart a second time.
         with self.lock:
             self._timer = None
-            due = self.boot.scheduled_for is not None and time.time() >= self.boot.scheduled_for - 0.001
-        if due:
-            self.reboot()
+            if self.boot.scheduled_for is not None and time.time() >= self.boot.scheduled_for - 0.001:
+                self.reboot()
 
     def reboot(self) -> None:
         """Restart now: apply what waits for a reboot, start a new boot, notify listeners.
