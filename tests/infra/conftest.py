@@ -120,7 +120,7 @@ def _targets(config: pytest.Config) -> list[InfraTarget]:
     if cached is not None:
         return list(cached)
     hosts_opt = config.getoption("hosts", default=None)
-    inventory_opt = config.getoption("--winfra-inventory")
+    inventory_opt = config.getoption("--winfra-inventory", default=None)
     targets: list[InfraTarget] = []
     if hosts_opt:
         inventory = load_inventory(Path(inventory_opt)) if inventory_opt else []
@@ -170,7 +170,7 @@ def deployed_sim_lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyt
     each check still runs and ``test_deploy_succeeded`` reports the deploy's own failure."""
     if not DEPLOY.is_file():
         pytest.skip(f"{DEPLOY.relative_to(REPO)} does not exist yet: nothing to verify on the simulated lab")
-    inventory_opt = pytestconfig.getoption("--winfra-inventory")
+    inventory_opt = pytestconfig.getoption("--winfra-inventory", default=None)
     inventory_path = Path(inventory_opt).resolve() if inventory_opt else SIM_INVENTORY
     state_dir = tmp_path_factory.mktemp("winsim-deployed")
     env = dict(os.environ, WINSIM_STATE_DIR=str(state_dir))
@@ -239,7 +239,7 @@ class SimLab:
 def sim_lab(request: pytest.FixtureRequest) -> Iterator[SimLab]:
     """The simulated lab: deployed by :func:`deployed_sim_lab`, or the existing state with
     ``--winsim-existing-state``."""
-    if request.config.getoption("--winsim-existing-state"):
+    if request.config.getoption("--winsim-existing-state", default=False):
         from winfra.sim.models.host import state_root
 
         lab = SimLab(state_root(None), None)

@@ -36,7 +36,8 @@ def _role(settings: Any, role: str) -> None:
 
 def test_deploy_succeeded(request: pytest.FixtureRequest) -> None:
     """The deploy the suite ran on the simulated lab exited 0 (its output is shown otherwise)."""
-    if request.config.getoption("hosts", default=None) or request.config.getoption("--winsim-existing-state"):
+    config = request.config
+    if config.getoption("hosts", default=None) or config.getoption("--winsim-existing-state", default=False):
         pytest.skip("the suite did not run the deploy (real hosts or --winsim-existing-state)")
     deploy = request.getfixturevalue("deployed_sim_lab")
     tail = "\n".join(deploy.output.splitlines()[-60:])

@@ -267,7 +267,7 @@ def engine(
         )
 
     # Bad source/sha256 must fail before the feature step changes anything.
-    check_input(source, sha256, allow_unverified=allow_unverified)
+    check_input(source, sha256, allow_unverified=allow_unverified, file_name=f"docker-{version}.zip")
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_home"):
@@ -310,8 +310,13 @@ def engine(
         )
 
     expected = sha256.strip().lower() if isinstance(sha256, str) and sha256.strip() else None
+    # The cache name is fixed: Expand-Archive only accepts a .zip name, whatever the URL looks like.
     zip_path = yield from acquire(
-        source, expected, allow_unverified=allow_unverified, file_name=None, setting="source"
+        source,
+        expected,
+        allow_unverified=allow_unverified,
+        file_name=f"docker-{version}.zip",
+        setting="source",
     )
     yield FunctionCommand(
         _run_script,
@@ -555,7 +560,7 @@ def desktop(
     if isinstance(users, str):
         users = [users]
     users = [u.strip() for u in users if isinstance(u, str) and u.strip()]
-    check_input(source, sha256, allow_unverified=allow_unverified)
+    check_input(source, sha256, allow_unverified=allow_unverified, file_name="Docker Desktop Installer.exe")
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_server"):
@@ -620,7 +625,13 @@ def desktop(
         if always_run_service:
             args.append("--always-run-service")
         expected = sha256.strip().lower() if isinstance(sha256, str) and sha256.strip() else None
-        path = yield from acquire(source, expected, allow_unverified=allow_unverified, setting="source")
+        path = yield from acquire(
+            source,
+            expected,
+            allow_unverified=allow_unverified,
+            file_name="Docker Desktop Installer.exe",
+            setting="source",
+        )
         params.update(installer=path, sha256=expected, args=args)
     yield FunctionCommand(
         _run_script, ("docker_desktop_install", params, timeout + 60, f"Docker Desktop {version}"), {}

@@ -109,6 +109,7 @@ def _run(call: ScriptCall) -> Any:
             fs.move(f"{staged_dir}\\{fname}", target, replace=True)
             swapped.append(fname)
         result["binaries_changed"] = True
+        host.docker.engine.install_dir = install_dir
     fs.rmtree(staging)
 
     result["path_added"] = host.add_to_machine_path(install_dir)
