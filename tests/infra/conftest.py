@@ -48,6 +48,20 @@ administrator: the profile directory from ProfileList, the WSL registrations fro
 ``HKU\\<SID>\\...\\Lxss`` (only while the user's hive is loaded, i.e. the user is logged on; the
 checks skip with that reason otherwise).
 
+Files
+=====
+
+* ``infra_checks.py``: the read-only check helpers (PowerShell through ``host.run``, parsers);
+* ``infra_lab.py``: inventory loading, ``--hosts`` matching, redaction (pure, unit-tested);
+* ``test_docker_host.py``: the deployed-state checks (need the deploy);
+* ``test_against_plain_sim.py``: the helpers on fresh simulated hosts (no deploy needed), plus
+  the ``--hosts`` mode run in a subprocess against a simulated endpoint;
+* ``test_infra_helpers.py``: unit tests of ``infra_lab``.
+
+Every check is written for real Windows PowerShell 5.1. Where the simulator's read-only
+interpreter lacks a command, the check xfails on simulated hosts only, naming the missing command
+(``infra_checks.simulator_gap``); on a real host it stays a failure.
+
 Fixtures
 ========
 
@@ -204,17 +218,27 @@ class SimLab:
         from winfra.sim.shell.executor import host_endpoint, host_users
 
         name = target.sim_name
-        if self.deploy is None and not (self.state_dir / name / "state.json").is_file():
+        data = target.inventory_host.data if target.inventory_host else {}
+        root = Path(str(data.get("winsim_state_dir") or self.state_dir))
+        try:  # the simulator's directory name for a host (sanitised); the plain name otherwise
+            from winfra.sim.models.host import _safe_dir_name as dir_name
+        except ImportError:  # pragma: no cover - depends on the simulator's internals
+
+            def dir_name(n: str) -> str:
+                return n
+
+        if self.deploy is None and not (root / dir_name(name) / "state.json").is_file():
             pytest.skip(
                 f"no simulator state for {target.name} in {self.state_dir}: run "
                 "`pyinfra inventories/sim.py deploys/docker_host.py -y` first"
             )
-        data = target.inventory_host.data if target.inventory_host else {}
+        # With --winsim-existing-state, host data winsim_state_dir wins (as for the @winsim connector).
+        state_dir = root if self.deploy is None else self.state_dir
         sim = SimHost.load(
             name,
             profile=data.get("winsim_profile") or "win11-devbox",
             overrides=data.get("winsim_overrides"),
-            state_dir=self.state_dir,
+            state_dir=state_dir,
         )
         endpoint = self._endpoints.get(name)
         if endpoint is None:

@@ -3,8 +3,9 @@
 testinfra's winrm backend (testing-without-windows.md §e; testinfra/backend/winrm.py) sends every
 ``host.run()`` as a WinRS command in a fresh shell, which Windows runs through ``cmd.exe``. Its
 Windows modules do not help here: ``WindowsService`` sends a bare ``Get-Service ...`` to cmd.exe
-(cmd does not know the cmdlet) and ``WindowsFile`` wraps ``'%s'`` around an argument that the
-backend's own quoting already double-quoted. So these helpers build the command line themselves:
+(cmd does not know the cmdlet), and ``WindowsFile`` puts ``'%s'`` inside ``\\"...\\"`` while the
+backend's ``_quote`` double-quotes any argument with a space or other unsafe character, which
+breaks paths such as ``C:\\Program Files\\...``. So these helpers build the command line themselves:
 
 * every PowerShell text runs as ``powershell.exe -NoProfile -NonInteractive -ExecutionPolicy
   Bypass -EncodedCommand <base64 UTF-16LE>`` (:func:`winfra.powershell.wire.command_line`):
@@ -290,6 +291,27 @@ def local_user_sid(host: Any, user: str) -> str | None:
     if res.rc != 0 and "was not found" in res.errors:  # UserNotFound,...GetLocalUserCommand
         return None
     raise UnexpectedOutput(f"expected a SID from Get-LocalUser:\n{res.describe()}")
+
+
+def account_sid(host: Any, account: str) -> str | None:
+    """SID of ``user``, ``.\\user`` or ``DOMAIN\\user``: local accounts through
+    :func:`local_user_sid`, domain accounts through ``NTAccount.Translate`` (which throws
+    IdentityNotMappedException for an unknown name:
+    https://learn.microsoft.com/dotnet/api/system.security.principal.ntaccount.translate)."""
+    domain, _, name = account.rpartition("\\")
+    if not domain or domain == ".":
+        return local_user_sid(host, name)
+    res = run_ps(
+        host,
+        f"(New-Object System.Security.Principal.NTAccount({ps_quote(domain)}, {ps_quote(name)}))"
+        ".Translate([System.Security.Principal.SecurityIdentifier]).Value",
+    )
+    lines = [ln.strip() for ln in res.stdout.splitlines() if ln.strip()]
+    if res.rc == 0 and len(lines) == 1 and re.fullmatch(r"S-1-[0-9-]+", lines[0]):
+        return lines[0]
+    if "could not be translated" in res.errors:
+        return None
+    raise UnexpectedOutput(f"expected a SID from NTAccount.Translate:\n{res.describe()}")
 
 
 def profile_dir(host: Any, sid: str) -> str | None:

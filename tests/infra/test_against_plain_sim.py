@@ -248,6 +248,8 @@ def test_devbox_wsl_registrations_of_target_user(devbox: PlainSim) -> None:
 
     dev = devbox.sim.users.require("dev")
     assert ic.local_user_sid(devbox.host, "dev") == dev.sid
+    assert ic.account_sid(devbox.host, ".\\dev") == dev.sid
+    assert ic.account_sid(devbox.host, "nobody") is None
     assert ic.user_hive_loaded(devbox.host, dev.sid) is True
     assert ic.profile_dir(devbox.host, dev.sid) == dev.profile_path
     assert ic.registry_values(devbox.host, ic.lxss_key(dev.sid), ["DefaultVersion"]) is None

@@ -194,11 +194,10 @@ def target_user(host: Any, host_settings: Any, infra_target: Any) -> TargetUser:
     user = host_settings.user
     if not user:
         pytest.skip(f"{host_settings.host_name}: no target user (winfra_user / winrm_user)")
-    account = user.split("\\", 1)[-1]
     with ic.simulator_gap(infra_target.simulated, "Get-LocalUser -Name <user> with .SID.Value"):
-        sid = ic.local_user_sid(host, account)
+        sid = ic.account_sid(host, user)
     assert sid is not None, f"{host_settings.host_name}: the target user {user} does not exist"
-    return TargetUser(account, sid, ic.profile_dir(host, sid), ic.user_hive_loaded(host, sid))
+    return TargetUser(user, sid, ic.profile_dir(host, sid), ic.user_hive_loaded(host, sid))
 
 
 def _require_hive(settings: Any, tu: TargetUser) -> None:

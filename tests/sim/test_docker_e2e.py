@@ -23,6 +23,7 @@ from pyinfra.api.operation import add_op
 from pyinfra.api.operations import run_ops
 
 from winfra.operations import docker
+from winfra.powershell.scripts import load_script
 from winfra.sim.models import docker as dm
 from winfra.sim.models.host import SimHost, reset
 from winfra.sim.shell.executor import host_endpoint
@@ -101,13 +102,10 @@ def failed(state: State) -> set[str]:
 
 
 def writes(sim: SimHost) -> dict[str, int]:
+    """How often each write-mode script ran (run_as_user is the run-as transport, not a change)."""
     scripts = sim.counters.snapshot()["scripts"]
     assert isinstance(scripts, dict)
-    return {
-        k: v
-        for k, v in scripts.items()
-        if k != "get_host_state" and not k.startswith(("cached_", "docker_user"))
-    }
+    return {k: v for k, v in scripts.items() if k != "run_as_user" and load_script(k).mode == "write"}
 
 
 def engine_op(art: dm.Artifact, version: str, **kw: Any) -> tuple[Any, dict[str, Any]]:
@@ -477,3 +475,32 @@ def test_desktop_installer_3010_is_success_with_a_reboot_note(
     assert "the installer asks for a reboot (exit 3010)" in caplog.text
     assert "added dev to docker-users; they must sign out and in" in caplog.text
     assert sim.faults.unfired() == []
+
+
+def test_desktop_data_location_by_documented_means_only(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    sim = lab.add("dev", "win11-devbox", WSL_READY)
+    art = dm.add_desktop_release(sim, "4.36.0", 175267)
+    move = (docker.desktop_data_location, {"location": "D:\\docker-data", "user": "dev"})
+    settings = r"C:\Users\dev\AppData\Roaming\Docker\settings-store.json"
+    # Desktop's own settings survive the edit.
+    sim.fs.write_bytes(settings, b'{"autoStart": false, "wslEngineEnabled": true}', make_parents=True)
+
+    state = lab.run([desktop_op(art, "4.36.0", users=["dev"]), move])
+
+    assert failed(state) == set()
+    assert json.loads(sim.fs.read_bytes(settings)) == {
+        "autoStart": False,
+        "wslEngineEnabled": True,
+        "customWslDistroDir": "D:\\docker-data",
+    }
+    before = writes(sim)
+    assert failed(lab.run([move])) == set()
+    assert writes(sim) == before
+
+    # Desktop ran and has data now: moving it again is Desktop's job, not winfra's.
+    sim.fs.write_bytes(r"D:\docker-data\DockerDesktopWSL\disk\docker_data.vhdx", b"data", make_parents=True)
+    caplog.clear()
+    state = lab.run([(docker.desktop_data_location, {"location": "D:\\docker-data2", "user": "dev"})])
+    assert failed(state) == {"@winrm/dev"}
+    assert "Only Docker Desktop moves it" in caplog.text
+    assert json.loads(sim.fs.read_bytes(settings))["customWslDistroDir"] == "D:\\docker-data"

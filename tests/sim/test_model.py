@@ -324,3 +324,52 @@ def test_users_and_groups_share_the_rid_pool(tmp_path: Path) -> None:
     assert g.sid != u.sid and int(u.sid.rsplit("-", 1)[1]) == int(g.sid.rsplit("-", 1)[1]) + 1
     # Built-in groups keep their well-known SIDs.
     assert host.users.group("Administrators").sid == "S-1-5-32-544"
+
+
+# --- secrets: no password in the saved state (security rule) ------------------------------------
+
+
+def test_saved_state_holds_no_password_only_the_nt_hash(tmp_path: Path) -> None:
+    # The SAM keeps the NT hash (NTOWFv1), never the password; NTLM needs nothing else (MS-NLMP
+    # 3.3.1). A target user's password must not land in .winsim/.
+    host = load(tmp_path)
+    dev = host.users.require("dev")
+    assert dev.password and dev.nt_hash == h.nt_hash(dev.password)
+    added = host.users.add_user("target", "Tgt-Secret-Pw-77")
+    host.save()
+    on_disk = "\n".join(p.read_text("utf-8", errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    for secret in (dev.password, "Tgt-Secret-Pw-77"):
+        assert secret not in on_disk
+    assert added.nt_hash in on_disk
+    assert "Tgt-Secret-Pw-77" not in repr(added) and added.nt_hash not in repr(added)
+    # Reloaded: the declared (profile) password is known again, the undeclared one is not, and
+    # both still authenticate against their hash.
+    again = h.SimHost.load("h1", profile="win11-devbox", state_dir=tmp_path, reload=True)
+    assert again.users.require("dev").password == dev.password
+    assert again.users.require("target").password == ""
+    assert again.users.check_password("target", "Tgt-Secret-Pw-77")
+    assert not again.users.check_password("target", "wrong")
+
+
+def test_endpoint_authenticates_reloaded_accounts_without_their_password(tmp_path: Path) -> None:
+    import winrm
+
+    from winfra.sim.shell.executor import host_endpoint
+
+    host = load(tmp_path)
+    host.users.add_user("target", "Tgt-Secret-Pw-77")
+    host.users.add_member("Administrators", "target")
+    host.save()
+    again = h.SimHost.load("h1", state_dir=tmp_path, reload=True)
+    endpoint = host_endpoint(again, port=0)
+    try:
+        ntlm_file = Path(endpoint._users.ntlm_file).read_text("utf-8")
+        assert "Tgt-Secret-Pw-77" not in ntlm_file and "target" in ntlm_file
+        session = winrm.Session(endpoint.url, auth=("target", "Tgt-Secret-Pw-77"), transport="ntlm")
+        assert session.run_cmd("hostname").status_code == 0
+        bad = winrm.Session(endpoint.url, auth=("target", "nope"), transport="ntlm")
+        with pytest.raises(winrm.exceptions.InvalidCredentialsError):
+            bad.run_cmd("hostname")
+    finally:
+        endpoint.stop()
+        again.close()

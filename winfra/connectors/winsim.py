@@ -163,7 +163,10 @@ class WinSimConnector(WinRMConnector):
                 admin = next((u for u in sim.users.users.values() if sim.users.is_admin(u.name)), None)
             if admin is not None:
                 self.data["winrm_user"] = admin.name
-                if not self.data.get("winrm_password"):
+                # The model knows the password only while it matches the declared profile/overrides
+                # (the saved state holds hashes only); without it, connect() fails with a clear
+                # "winrm_password missing" error rather than sending an empty password.
+                if not self.data.get("winrm_password") and admin.password:
                     self.data["winrm_password"] = admin.password
         super().connect()
 

@@ -255,3 +255,17 @@ class DockerUserConfig(FactBase[dict]):
 
     def process(self, output: list[str]) -> dict:
         return parse_json_output(output, "DockerUserConfig")
+
+
+class DockerDesktopSettings(FactBase[dict]):
+    """Where a user's Docker Desktop keeps its WSL data (windows-facts B.5, B.6).
+
+    Returns ``{"user", "profile", "settings_path", "settings_exists", "custom_dir"
+    (customWslDistroDir or None), "settings_error", "data_dir", "data_vhdx", "data_exists"}``.
+    """
+
+    def command(self, user: str) -> str:
+        return render_script("docker_desktop_settings", {"user": user})
+
+    def process(self, output: list[str]) -> dict:
+        return parse_json_output(output, "DockerDesktopSettings")

@@ -34,7 +34,13 @@ from pyinfra.api import FunctionCommand, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 
 from winfra.acquire import acquire, check_input
-from winfra.facts.docker import ContainerCompatibility, DockerDesktop, DockerEngine, DockerUserConfig
+from winfra.facts.docker import (
+    ContainerCompatibility,
+    DockerDesktop,
+    DockerDesktopSettings,
+    DockerEngine,
+    DockerUserConfig,
+)
 from winfra.facts.windows import OptionalFeatures, WindowsInfo
 from winfra.facts.wsl import WslInstallation
 from winfra.powershell.scripts import render_script
@@ -154,6 +160,12 @@ def _summarise(script: str, data: dict[str, Any], host: Any) -> list[str]:
             + (", validated by dockerd" if data.get("validated") else "")
             + (", engine restarted and answering" if data.get("restarted") else "")
         )
+    elif script == "docker_desktop_data_dir":
+        if data.get("changed"):
+            out.append(
+                f"customWslDistroDir set in {data.get('settings_path')}: Docker Desktop creates its data "
+                "there at its next start"
+            )
     elif script == "docker_desktop_install":
         result = data.get("result")
         if result == "reboot_required":
@@ -674,10 +686,12 @@ def desktop_data_location(location: str, user: str):
 
     Desktop must be stopped. Old layout (Desktop up to 4.29: a ``docker-desktop-data`` distro):
     that distro is relocated with the data-safe WSL relocation (``wsl.distro_location``). 4.30+
-    layout (one ``docker-desktop`` distro plus a data VHDX): only Desktop's own setting
-    ``customWslDistroDir`` (Settings > Resources > Advanced > Disk image location) moves it, and
-    Desktop does the move itself; this operation refuses and says how. The ``docker-desktop``
-    distro itself is never moved (windows-facts.md B.6; docker/for-win#13550).
+    layout (one ``docker-desktop`` distro plus a data VHDX): Desktop's own setting
+    ``customWslDistroDir`` ("Disk image location") is set in the user's settings-store.json, only
+    while Desktop has no data yet (a fresh install that never ran); existing data is moved only by
+    Desktop itself (Settings > Resources > Advanced), so that case is refused with the steps. The
+    ``docker-desktop`` distro itself is never moved (windows-facts.md B.6; docker/for-win#13550).
+    For a first install, ``docker.desktop(wsl_data_root=...)`` does the same at install time.
 
     **Example:**
 
@@ -699,7 +713,10 @@ def desktop_data_location(location: str, user: str):
         raise DockerOperationError(f"{host.name}: user={user!r}: {exc}") from exc
     desk = host.get_fact(DockerDesktop)
     if not desk.get("installed"):
-        yield _fail_host(f"{host.name}: Docker Desktop is not installed; nothing to move")
+        yield _fail_host(
+            f"{host.name}: Docker Desktop is not installed; install it with "
+            f"docker.desktop(wsl_data_root={target!r}) to put its data there from the start"
+        )
         return
     distros = host.get_fact(WslDistros, user=user_name, **su)
     data = next((d for d in distros if d["name"].lower() == "docker-desktop-data"), None)
@@ -714,24 +731,47 @@ def desktop_data_location(location: str, user: str):
             "Docker Desktop first (a move while it runs corrupts the data, windows-facts.md B.6)"
         )
         return
-    if data is None:
+    if data is not None:
+        inner = wsl_ops.distro_location._inner
+        if "allow_docker_desktop" not in inspect.signature(inner).parameters:
+            yield _fail_host(
+                f"{host.name}: moving docker-desktop-data needs wsl.distro_location's allow_docker_desktop "
+                "override, which this winfra version lacks"
+            )
+            return
+        # The data-safe relocation (export/import or --manage --move, verified, rolled back on failure).
+        yield from inner(distro=data["name"], location=target, user=user_name, allow_docker_desktop=True)
+        return
+
+    settings = host.get_fact(DockerDesktopSettings, user=user_name)
+    current = (settings.get("custom_dir") or "").rstrip("\\")
+    if current.lower() == target.lower():
+        host.noop(f"{user_name}'s Docker Desktop disk image location is already {target}")
+        return
+    if settings.get("settings_error"):
         yield _fail_host(
-            f"{host.name}: {user_name}'s Docker Desktop uses the 4.30+ layout (no docker-desktop-data "
-            "distro; data in a VHDX under %LOCALAPPDATA%\\Docker\\wsl). Only Desktop moves it: "
-            "Settings > Resources > Advanced > Disk image location, i.e. customWslDistroDir in "
-            f"settings-store.json (set it to {target}), or --wsl-default-data-root on a fresh install "
-            "(windows-facts.md B.1, B.6; docker/for-win#13408)"
+            f"{host.name}: {settings.get('settings_path')} is not valid JSON ({settings['settings_error']}); "
+            "Docker Desktop rewrites it at its next start, then run again"
         )
         return
-    inner = wsl_ops.distro_location._inner
-    if "allow_docker_desktop" not in inspect.signature(inner).parameters:
+    if settings.get("data_exists"):
         yield _fail_host(
-            f"{host.name}: moving docker-desktop-data needs wsl.distro_location's allow_docker_desktop "
-            "override, which this winfra version lacks"
+            f"{host.name}: {user_name}'s Docker Desktop (4.30+ layout) already has data in "
+            f"{settings.get('data_vhdx')}. Only Docker Desktop moves it: Settings > Resources > Advanced > "
+            f"Disk image location = {target} (customWslDistroDir; windows-facts.md B.6, "
+            "docker/for-win#13408). winfra does not move it by hand (docker/for-win#13550)"
         )
         return
-    # The data-safe relocation (export/import or --manage --move, verified, rolled back on failure).
-    yield from inner(distro=data["name"], location=target, user=user_name, allow_docker_desktop=True)
+    yield FunctionCommand(
+        _run_script,
+        (
+            "docker_desktop_data_dir",
+            {"user": user_name, "location": target},
+            120,
+            "Docker Desktop data location",
+        ),
+        {},
+    )
 
 
 # =============================================================================================

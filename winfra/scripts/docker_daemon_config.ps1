@@ -204,7 +204,7 @@ if ($null -ne $svc) {
         if (-not $again.Ok) {
             $restored = 'did not start either'
         }
-        throw "the docker daemon did not come back with the new daemon.json: $dockerdError. The previous file was restored and the engine $restored."
+        throw "the docker daemon did not come back with the new daemon.json: $($dockerdError.Trim().TrimEnd('.')). The previous file was restored and the engine $restored."
     }
     $result.restarted = $true
 }

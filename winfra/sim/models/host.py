@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -203,12 +204,26 @@ class Hardware:
         }
 
 
+def nt_hash(password: str) -> str:
+    """The NT one-way function (MD4 of the UTF-16LE password, MS-NLMP 3.3.1 NTOWFv1) as upper-case
+    hex: what the SAM stores instead of the password, and all an NTLM acceptor needs (pyspnego
+    reads it from the smbpasswd-format line of NTLM_USER_FILE)."""
+    from spnego._ntlm_raw.crypto import ntowfv1
+
+    return ntowfv1(password).hex().upper()
+
+
 @dataclass
 class LocalUser:
     name: str
     sid: str
-    # The simulator's authentication secret (NTLM is computed from it). Never logged: repr hides it.
+    # The account's password, in memory only: it is never written to .winsim/ (to_json drops it;
+    # like the SAM the state keeps ``nt_hash``). After a reload it is known again only when the
+    # declared profile/overrides give a password with the same hash (SimHost.load). Never logged:
+    # repr hides it.
     password: str = field(repr=False, default="")
+    # NTOWFv1 of the password (hex); the authentication secret the endpoint and logons check.
+    nt_hash: str = field(repr=False, default="")
     full_name: str = ""
     enabled: bool = True
     # A user who never logged on has no profile and no HKU hive (windows-facts A.7).
@@ -217,6 +232,20 @@ class LocalUser:
     logged_on: bool = False
     # Logged on again automatically after each boot (Winlogon AutoAdminLogon); lab dev boxes use it.
     auto_logon: bool = False
+
+    def __post_init__(self) -> None:
+        if self.password and not self.nt_hash:
+            self.nt_hash = nt_hash(self.password)
+
+    def set_password(self, password: str) -> None:
+        self.password = password
+        self.nt_hash = nt_hash(password) if password else ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The persisted form: everything but the password (security rule: no secrets in .winsim/)."""
+        raw = asdict(self)
+        raw.pop("password", None)
+        return raw
 
     @property
     def rid(self) -> int:
@@ -344,12 +373,20 @@ class Users:
 
     def check_password(self, user: str, password: str) -> bool:
         u = self.get(user)
-        return bool(u and u.enabled and u.password == password)
+        return bool(u and u.enabled and u.nt_hash and hmac.compare_digest(u.nt_hash, nt_hash(password)))
+
+    def restore_passwords(self, declared: dict[str, str]) -> None:
+        """Know the in-memory password again for each account whose declared password (profile +
+        overrides) still matches the stored hash (a password changed on the host stays unknown)."""
+        for name, password in declared.items():
+            u = self.get(name)
+            if u is not None and not u.password and password and u.nt_hash == nt_hash(password):
+                u.password = password
 
     def to_json(self) -> dict[str, Any]:
         return {
             "machine_sid": self.machine_sid,
-            "users": [asdict(u) for u in self.users.values()],
+            "users": [u.to_json() for u in self.users.values()],
             "groups": [asdict(g) for g in self.groups.values()],
         }
 
@@ -360,6 +397,7 @@ class Users:
         for g in raw.get("groups", []):
             users.groups[g["name"].lower()] = LocalGroup(**g)
         for u in raw.get("users", []):
+            # State written before passwords were dropped from it still has "password": hash it.
             users.users[u["name"].lower()] = LocalUser(**u)
         return users
 
@@ -746,6 +784,7 @@ class SimHost:
                 state_file = host_dir / "state.json"
                 if state_file.is_file():
                     host = cls._from_state(name, host_dir, json.loads(state_file.read_text("utf-8")))
+                    host._restore_declared_passwords(profile or host.profile_name, overrides)
                     if profile and host.profile_name and profile != host.profile_name:
                         log.warning(
                             "host %s: saved state (profile %s) in %s wins over profile %s; run "
@@ -805,6 +844,24 @@ class SimHost:
         host.extra = raw.get("extra", {})
         host._apply_static_faults()
         return host
+
+    def _restore_declared_passwords(self, profile: str, overrides: dict[str, Any] | None) -> None:
+        """Passwords are not in the saved state; take them from the declared profile + overrides
+        (the same source the first run built the accounts from) where the hash still matches."""
+        if not profile:
+            return
+        from winfra.sim.models.profile import ProfileError, load_profile
+
+        try:
+            data = load_profile(profile, overrides, host=self.name)
+        except (ProfileError, OSError, ValueError):
+            return
+        declared = {
+            str(n): str((u or {}).get("password") or "")
+            for n, u in (data.get("users") or {}).items()
+            if isinstance(u, dict) or u is None
+        }
+        self.users.restore_passwords(declared)
 
     def to_json(self) -> dict[str, Any]:
         with self.lock:
@@ -1251,6 +1308,7 @@ __all__ = [
     "WslPackage",
     "deep_merge",
     "machine_sid_for",
+    "nt_hash",
     "register_boot_hook",
     "reset",
     "state_root",

@@ -207,6 +207,9 @@ E_PATH_IN_USE = (
 )
 E_WSL2_NEEDED = ("This operation is only supported by WSL2.", "Wsl/Service/WSL_E_WSL2_NEEDED")
 E_DISK_FULL = ("There is not enough space on the disk.", "Wsl/Service/ERROR_DISK_FULL")
+# Assumption (unsourced): the message text. windows-facts A.7 (WSL#8072) gives only the code
+# 0x8007023f; the text below is Windows' ERROR_NO_SUCH_LOGON_SESSION (0x80070520) wording, seen with
+# `wsl --install` in https://github.com/microsoft/WSL/issues/9521. Scripts compare the exit code only.
 E_NO_LOGON = (
     "A specified logon session does not exist. It may already have been terminated.",
     "Wsl/Service/CreateInstance/CreateVm/0x8007023f",

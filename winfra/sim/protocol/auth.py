@@ -20,6 +20,7 @@ this endpoint's file (and restored afterwards).
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import re
 import struct
@@ -61,11 +62,24 @@ def _plain_user(name: str) -> str:
     return name
 
 
+class NTHash(str):
+    """A mapping value that is already the account's NT hash (hex, NTOWFv1) rather than its
+    password: the host model keeps only the hash on disk (like the SAM)."""
+
+
+def _nt_hash_hex(password: str) -> str:
+    from spnego._ntlm_raw.crypto import ntowfv1
+
+    return ntowfv1(password).hex().upper()
+
+
 class UserStore:
     """The local accounts the endpoint accepts, and the NTLM_USER_FILE made from them.
 
-    ``users`` is a mapping, or a callable returning one (the host model's accounts change while
-    it runs: a script may add a user or set a password); the file is rewritten when it changes.
+    ``users`` is a mapping of account name to password (or :class:`NTHash`), or a callable
+    returning one (the host model's accounts change while it runs: a script may add a user or set
+    a password); the file is rewritten when it changes. The file holds NT hashes in pyspnego's
+    smbpasswd line format, never a password (it is a temp file, but still on disk).
     """
 
     def __init__(self, users: Mapping[str, str] | Callable[[], Mapping[str, str]], machine: str) -> None:
@@ -84,26 +98,32 @@ class UserStore:
             if current == self._snapshot:
                 return
             lines = []
-            for name, password in current.items():
-                if ":" in name or ":" in password or "\n" in password:
+            users: dict[str, tuple[str, str]] = {}
+            for name, secret in current.items():
+                if ":" in name or "\n" in name or "\\" in name:
                     raise ValueError(
-                        f"user {name!r}: ':' and newlines cannot be stored for the NTLM acceptor"
+                        f"user {name!r}: ':', '\\' and newlines cannot be stored for the NTLM acceptor"
                     )
-                # A client that sends no domain needs an empty-domain line (testing-without-windows.md
-                # §d gotcha); local accounts are also addressed as ".\\user" or "MACHINE\\user".
+                hashed = str(secret) if isinstance(secret, NTHash) else _nt_hash_hex(secret)
+                users[name.lower()] = (name, hashed)
+                # smbpasswd format USER:UID:LM:NT:FLAGS:LCT (pyspnego _ntlm.py _get_credential); no
+                # LM hash (Windows stores none since Vista: NoLMHash). A client that sends no domain
+                # needs an empty-domain entry (testing-without-windows.md §d gotcha); local accounts
+                # are also addressed as ".\\user" or "MACHINE\\user".
                 for domain in ("", ".", self._machine.upper()):
-                    lines.append(f"{domain}:{name}:{password}")
-            tmp = self.ntlm_file + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as handle:
+                    who = f"{domain}\\{name}" if domain else name
+                    lines.append(f"{who}:0:{'0' * 32}:{hashed}:[U]:LCT-00000000")
+            fd, tmp = tempfile.mkstemp(prefix="winsim-ntlm-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write("\n".join(lines) + "\n")
             os.replace(tmp, self.ntlm_file)
-            self._users = {name.lower(): (name, password) for name, password in current.items()}
+            self._users = users
             self._snapshot = current
 
     def check_basic(self, username: str, password: str) -> str | None:
         self.refresh()
         entry = self._users.get(_plain_user(username).lower())
-        if entry is None or entry[1] != password:
+        if entry is None or not hmac.compare_digest(entry[1], _nt_hash_hex(password)):
             return None
         return entry[0]
 
@@ -112,7 +132,7 @@ class UserStore:
         return entry[0] if entry else _plain_user(name)
 
     def close(self) -> None:
-        for path in (self.ntlm_file, self.ntlm_file + ".tmp"):
+        for path in (self.ntlm_file,):
             try:
                 os.unlink(path)
             except FileNotFoundError:

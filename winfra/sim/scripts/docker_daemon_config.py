@@ -91,7 +91,8 @@ def run(call: ScriptCall) -> Any:
         again = dm.start_engine(host, svc.name)
         restored = "is running again" if again is None else "did not start either"
         raise PowerShellError(
-            f"the docker daemon did not come back with the new daemon.json: {dockerd_error}. "
+            "the docker daemon did not come back with the new daemon.json: "
+            f"{dockerd_error.strip().rstrip('.')}. "
             f"The previous file was restored and the engine {restored}."
         )
     result["restarted"] = True

@@ -534,14 +534,24 @@ def _not_recognized(script: str) -> tuple[str, str, int]:
 
 
 def host_users(host: SimHost, *, admitted_only: bool = True) -> dict[str, str]:
-    """Local accounts that can log on (enabled, with a password); with ``admitted_only`` only
-    those the WinRM service admits (members of WinRMSettings.allowed_groups)."""
+    """Local accounts that can log on (enabled, with a password) and whose password this process
+    knows (the saved state holds only NT hashes; see ``SimHost.load``); with ``admitted_only``
+    only those the WinRM service admits (members of WinRMSettings.allowed_groups)."""
     with host.lock:
         return {
             u.name: u.password
             for u in host.users.users.values()
             if u.enabled and u.password and (not admitted_only or host.can_connect_winrm(u.name))
         }
+
+
+def host_credentials(host: SimHost) -> dict[str, str]:
+    """What the endpoint authenticates against: every enabled account's NT hash (a password
+    never leaves the model this way, and accounts reloaded from state still log on)."""
+    from winfra.sim.protocol.auth import NTHash
+
+    with host.lock:
+        return {u.name: NTHash(u.nt_hash) for u in host.users.users.values() if u.enabled and u.nt_hash}
 
 
 def host_endpoint(host: SimHost, *, port: int = 0, tls: bool = False, bind: str = "127.0.0.1") -> Any:
@@ -553,7 +563,7 @@ def host_endpoint(host: SimHost, *, port: int = 0, tls: bool = False, bind: str 
     settings = host.winrm
     endpoint = WinRMEndpoint(
         HostExecutor(host),
-        lambda: host_users(host, admitted_only=False),
+        lambda: host_credentials(host),
         host=bind,
         port=port,
         tls=tls,
