@@ -4,7 +4,10 @@ An installer comes from one of three places, all verified by SHA-256 before use:
 
 * an ``https://`` URL: downloaded on the host itself (TLS 1.2 forced on Windows PowerShell 5.1,
   progress output suppressed; ``winfra/scripts/acquire_file.ps1``);
-* a UNC path (``\\\\server\\share\\file.exe``): copied on the host;
+* a UNC path (``\\\\server\\share\\file.exe``): copied on the host. A WinRM session cannot pass
+  the caller's credentials on to the file server (the "second hop",
+  https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop), so
+  the share must be readable by the host's computer account or anonymously, or use CredSSP;
 * a file on the controller: uploaded with the connector's ``put_file`` (pyinfra
   ``FileUploadCommand``), only when the host's cache does not already hold it.
 

@@ -504,3 +504,36 @@ def test_desktop_data_location_by_documented_means_only(lab: Lab, caplog: pytest
     assert failed(state) == {"@winrm/dev"}
     assert "Only Docker Desktop moves it" in caplog.text
     assert json.loads(sim.fs.read_bytes(settings))["customWslDistroDir"] == "D:\\docker-data"
+
+
+def test_desktop_engine_switch_needs_desktop_running_in_the_session(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    ready = {
+        **WSL_READY,
+        "features": {
+            "optional": {
+                "VirtualMachinePlatform": {"state": "Enabled"},
+                "Containers": {"state": "Enabled"},
+                "Microsoft-Hyper-V-All": {"state": "Enabled"},
+                "Microsoft-Hyper-V": {"state": "Enabled"},
+            }
+        },
+    }
+    sim = lab.add("dev", "win11-devbox", ready)
+    art = dm.add_desktop_release(sim, "4.37.1", 178610)
+    switch = (docker.desktop_engine, {"engine": "windows", "user": "dev"})
+
+    state = lab.run([desktop_op(art, "4.37.1", users=["dev"]), switch])
+    assert failed(state) == {"@winrm/dev"}  # installed, but Desktop only starts at dev's logon
+    assert "is not running in dev's session" in caplog.text
+    assert sim.docker.desktop.engine_mode == "linux"
+
+    sim.docker.desktop.running = True  # dev logged on and Desktop started
+    sim.save()
+    state = lab.run([switch])
+    assert failed(state) == set()
+    assert sim.docker.desktop.engine_mode == "windows"
+    before = writes(sim)
+    assert failed(lab.run([switch])) == set()
+    assert writes(sim) == before

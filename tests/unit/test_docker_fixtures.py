@@ -134,7 +134,7 @@ def test_fact_fixture(fact_name: str, path: Path) -> None:
     assert json.loads(json.dumps(fact.process(output))) == data["fact"]
 
 
-OPS = ("engine", "daemon_config", "desktop", "desktop_data_location", "smoke_test")
+OPS = ("engine", "daemon_config", "desktop", "desktop_data_location", "desktop_engine", "smoke_test")
 OPERATION_CASES = [
     pytest.param(op, path, id=f"{op}/{path.stem}")
     for op in OPS

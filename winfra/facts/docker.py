@@ -13,6 +13,7 @@ C.2 (flags baked into the service's ImagePath), C.4 (daemon.json path, BOM), E (
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pyinfra.api import FactBase
@@ -64,8 +65,12 @@ def service_flags(image_path: str) -> tuple[str, list[str]]:
     return argv[0], flags
 
 
-def _dir_of(path: str) -> str:
-    return path.rsplit("\\", 1)[0] if "\\" in path else ""
+def norm_version(value: Any) -> str | None:
+    """X.Y.Z out of a version resource ("27.3.1", "27.3.1.0", "v27.3.1"); None when absent."""
+    if not value:
+        return None
+    match = re.search(r"(\d+\.\d+\.\d+)", str(value))
+    return match.group(1) if match else str(value)
 
 
 class DockerDesktop(HostStateFact[dict]):
@@ -81,7 +86,7 @@ class DockerDesktop(HostStateFact[dict]):
     def process_section(self, section: Any) -> dict:
         section = section or {}
         desktop = dict(section.get("desktop") or {})
-        version = desktop.get("version") or None
+        version = norm_version(desktop.get("version"))
         return {
             "installed": bool(version),
             "version": version,
@@ -109,7 +114,7 @@ class DockerEngine(HostStateFact[dict]):
     def process_section(self, section: Any) -> dict:
         section = section or {}
         engine = dict(section.get("engine") or {})
-        binaries = {b["path"]: (b.get("version") or None) for b in engine.get("binaries") or []}
+        binaries = {b["path"]: norm_version(b.get("version")) for b in engine.get("binaries") or []}
         lower = {p.lower(): v for p, v in binaries.items()}
         services = []
         for svc in engine.get("services") or []:
@@ -269,3 +274,18 @@ class DockerDesktopSettings(FactBase[dict]):
 
     def process(self, output: list[str]) -> dict:
         return parse_json_output(output, "DockerDesktopSettings")
+
+
+class DockerDesktopEngine(FactBase[dict]):
+    """The engine the target user's running Docker Desktop serves (windows-facts B.6, B.8).
+
+    Run as that user (``_su_user``). Returns ``{"running": bool, "os_type": "linux" | "windows"
+    | None, "error": text or None}``; ``running`` is False when Desktop is not running in their
+    session.
+    """
+
+    def command(self, docker: str) -> str:
+        return render_script("docker_desktop_engine_state", {"docker": docker})
+
+    def process(self, output: list[str]) -> dict:
+        return parse_json_output(output, "DockerDesktopEngine")

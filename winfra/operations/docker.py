@@ -11,7 +11,10 @@ Operations:
   ``dockerd --validate`` (23.0+), restart only on change, restore the old file if dockerd does
   not come back. ``--diff`` shows a JSON diff.
 * :func:`desktop` - Docker Desktop from a pinned installer: install, upgrade, docker-users.
-* :func:`desktop_data_location` - move Docker Desktop's WSL data by documented means only.
+* :func:`desktop_data_location` - Docker Desktop's WSL data location by documented means only:
+  the old ``docker-desktop-data`` distro through the data-safe WSL relocation, the 4.30+ layout
+  through Desktop's ``customWslDistroDir`` setting while it has no data yet.
+* :func:`desktop_engine` - switch a user's running Docker Desktop to the Linux or Windows engine.
 * :func:`smoke_test` - run the nanoserver hello-world matched to the host build.
 
 Installers come through :mod:`winfra.acquire` (https, UNC or a controller file; sha256 required).
@@ -37,6 +40,7 @@ from winfra.acquire import acquire, check_input
 from winfra.facts.docker import (
     ContainerCompatibility,
     DockerDesktop,
+    DockerDesktopEngine,
     DockerDesktopSettings,
     DockerEngine,
     DockerUserConfig,
@@ -772,6 +776,87 @@ def desktop_data_location(location: str, user: str):
         ),
         {},
     )
+
+
+# =============================================================================================
+# docker.desktop_engine
+# =============================================================================================
+
+
+@operation()
+def desktop_engine(engine: str, user: str, timeout: int = 120):
+    """
+    Switch a user's Docker Desktop to the Linux or the Windows containers engine.
+
+    + engine: ``linux`` or ``windows``.
+    + user: the Desktop user; the switch runs as them, in their session (host data
+      ``winfra_user_password`` when it is not the WinRM user, as for the WSL operations).
+    + timeout: seconds for the switch.
+
+    Desktop must be running in that user's interactive session: it never starts over WinRM
+    (windows-facts.md B.8), so a host where it is not running fails with that explanation. The
+    Windows engine needs the Containers and Hyper-V features (windows-facts.md B.7, C.3). Uses
+    ``docker desktop engine use`` (Desktop 4.37+) or ``DockerCli.exe -SwitchWindowsEngine``
+    (B.6), then waits for ``docker info`` to report the new OSType.
+
+    **Example:**
+
+    .. code:: python
+
+        docker.desktop_engine(engine="windows", user="dev")
+    """
+    from winfra.facts.wsl import target_user_arguments
+
+    if engine not in ("linux", "windows"):
+        raise DockerOperationError(f"{host.name}: engine={engine!r} must be 'linux' or 'windows'")
+    if not isinstance(user, str) or not user.strip():
+        raise DockerOperationError(
+            f"{host.name}: desktop_engine needs user= (whose Docker Desktop to switch)"
+        )
+    if not isinstance(timeout, int) or timeout < 5:
+        raise DockerOperationError(
+            f"{host.name}: timeout={timeout!r} must be an integer of at least 5 seconds"
+        )
+    try:
+        user_name, su = target_user_arguments(host, user)
+    except ValueError as exc:
+        raise DockerOperationError(f"{host.name}: user={user!r}: {exc}") from exc
+    desk = host.get_fact(DockerDesktop)
+    if not desk.get("installed"):
+        yield _fail_host(
+            f"{host.name}: Docker Desktop is not installed; install it with docker.desktop first"
+        )
+        return
+    if engine == "windows":
+        optional = host.get_fact(OptionalFeatures) or {}
+        off = [n for n in ("Containers", "Microsoft-Hyper-V") if optional.get(n) != "Enabled"]
+        if off:
+            yield _fail_host(
+                f"{host.name}: Docker Desktop's Windows engine needs the {' and '.join(off)} feature(s); run "
+                "windows.feature(features=['containers', 'hyper-v']) and windows.reboot_if_needed() first "
+                "[windows-facts.md B.7, C.3]"
+            )
+            return
+    install_dir = desk.get("install_dir") or r"C:\Program Files\Docker\Docker"
+    docker_exe = ntpath.join(install_dir, "resources", "bin", "docker.exe")
+    current = host.get_fact(DockerDesktopEngine, docker=docker_exe, **su)
+    if not current.get("running"):
+        yield _fail_host(
+            f"{host.name}: Docker Desktop is not running in {user_name}'s session, so its engine cannot be "
+            "switched; Desktop starts at the user's next interactive logon (windows-facts.md B.8). "
+            f"Run again once it runs ({current.get('error') or 'no answer'})"
+        )
+        return
+    if current.get("os_type") == engine:
+        host.noop(f"{user_name}'s Docker Desktop already runs the {engine} engine")
+        return
+    params = {
+        "engine": engine,
+        "docker": docker_exe,
+        "docker_cli": ntpath.join(install_dir, "DockerCli.exe"),
+        "timeout_s": timeout,
+    }
+    yield StringCommand(render_script("docker_desktop_engine", params), _timeout=timeout * 2 + 60, **su)
 
 
 # =============================================================================================

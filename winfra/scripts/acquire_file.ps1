@@ -32,6 +32,8 @@
     * Get-FileHash -Algorithm SHA256 prints upper-case hex:
       https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/get-filehash?view=powershell-5.1
     * Checksum-gated, cached downloads: shared/reference/anchors-and-winrm.md section 5 "Adopt" 5.
+    * The second hop: a WinRM (NTLM or plain Kerberos) session has no credentials for a file server
+      (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
 #>
 [CmdletBinding()]
 param(
@@ -100,7 +102,13 @@ switch ([string]$in.kind)
         $action = 'downloaded'
     }
     'unc' {
-        Copy-Item -LiteralPath ([string]$in.source) -Destination $tmp -Force
+        try {
+            Copy-Item -LiteralPath ([string]$in.source) -Destination $tmp -Force
+        } catch {
+            # A WinRM logon cannot pass the caller's credentials on to a file server (the "second
+            # hop"), so a share readable by the user interactively may be unreadable here.
+            throw "$($_.Exception.Message) (copying from a share in a WinRM session is a second hop: the share must be readable without your credentials, e.g. by the computer account or Everyone, or use CredSSP/Kerberos delegation, an https mirror or a controller-side file)"
+        }
         $action = 'copied'
     }
     'staged' {

@@ -83,6 +83,23 @@ function Wait-Docker {
     }
 }
 
+function Get-DockerdVersion {
+    param(
+        [string]$Path
+    )
+    # The version resource moby embeds (cli/winresources/dockerd), reduced to X.Y.Z; when it is
+    # missing, "dockerd --version" prints "Docker version X.Y.Z, build ...".
+    $text = [string](Get-Item -LiteralPath $Path).VersionInfo.ProductVersion
+    if ($text -match '(\d+\.\d+\.\d+)') {
+        return $Matches[1]
+    }
+    $r = Invoke-Native -FilePath $Path -Arguments @('--version')
+    if ($r.Output -match '(\d+\.\d+\.\d+)') {
+        return $Matches[1]
+    }
+    return ''
+}
+
 function Get-ImageBinary {
     param(
         [string]$ImagePath
@@ -112,7 +129,7 @@ if (Test-Path -LiteralPath $staging) {
 }
 Expand-Archive -LiteralPath $zip -DestinationPath $staging -Force
 $stagedDir = Join-Path -Path $staging -ChildPath 'docker'
-$stagedVersion = [string](Get-Item -LiteralPath (Join-Path -Path $stagedDir -ChildPath 'dockerd.exe')).VersionInfo.ProductVersion
+$stagedVersion = Get-DockerdVersion -Path (Join-Path -Path $stagedDir -ChildPath 'dockerd.exe')
 if ($stagedVersion -ne [string]$in.version) {
     Remove-Item -LiteralPath $staging -Recurse -Force
     throw "the zip contains dockerd $stagedVersion, not $($in.version); nothing was changed"
@@ -123,7 +140,7 @@ $dockerd = Join-Path -Path $installDir -ChildPath 'dockerd.exe'
 $docker = Join-Path -Path $installDir -ChildPath 'docker.exe'
 $previousVersion = $null
 if (Test-Path -LiteralPath $dockerd -PathType Leaf) {
-    $previousVersion = [string](Get-Item -LiteralPath $dockerd).VersionInfo.ProductVersion
+    $previousVersion = Get-DockerdVersion -Path $dockerd
 }
 $result = [ordered]@{
     version = [string]$in.version

@@ -124,7 +124,10 @@ foreach ($featName in $featOptionalNames) {
             $featOptional[$featName] = $featItem.State.ToString()
         }
     } catch {
-        if ($null -eq $featError) {
+        # 0x800F080C is "Feature name X is unknown." (windows-facts F.5, microsoft/WSL#5635):
+        # the name does not exist on this edition (Hyper-V on Home), which is a state (null),
+        # not a failed query. Only other failures (no elevation, DISM broken) set 'error'.
+        if ($_.Exception.HResult -ne -2146498548 -and $null -eq $featError) {
             $featError = $_.Exception.Message
         }
     }

@@ -106,13 +106,27 @@ if (Test-Path -LiteralPath $lxssPath) {
         if ($plain.StartsWith('\\?\')) {
             $plain = $plain.Substring(4)
         }
-        # A.5: WSL2 keeps BasePath\VhdFileName, WSL1 a rootfs directory.
-        $vhdPath = Join-Path $plain 'rootfs'
-        if ($flags -band 8) {
-            $vhdPath = Join-Path $plain $vhdName
+        # A.5: WSL2 keeps BasePath\VhdFileName, WSL1 a rootfs directory. [IO.Path]::Combine, not
+        # Join-Path: Join-Path resolves the drive and throws "Cannot find drive" when BasePath is
+        # on a drive that is not mounted (PowerShell/PowerShell#4386), which would fail the whole
+        # read for one stale registration. No BasePath (a half-registered distro) means no VHD.
+        $vhdPath = $null
+        $vhdExists = $false
+        if ($plain) {
+            $vhdChild = 'rootfs'
+            if ($flags -band 8) {
+                $vhdChild = $vhdName
+            }
+            try {
+                $vhdPath = [System.IO.Path]::Combine($plain, $vhdChild)
+                $vhdExists = Test-Path -LiteralPath $vhdPath
+            }
+            catch {
+                # Characters a path cannot hold: reported as a missing VHD, never as a failed read.
+                $vhdExists = $false
+            }
         }
         $vhdSize = $null
-        $vhdExists = Test-Path -LiteralPath $vhdPath
         if ($vhdExists -and ($flags -band 8)) {
             $vhdSize = (Get-Item -LiteralPath $vhdPath).Length
         }

@@ -33,15 +33,30 @@ if (Test-Path -LiteralPath $autoLogonKey) {
     Remove-Item -LiteralPath $autoLogonKey -Recurse -Force
 }
 $shutdown = Join-Path -Path $env:SystemRoot -ChildPath 'System32\shutdown.exe'
+# Windows PowerShell 5.1 native argument passing: an empty string argument is dropped
+# (PowerShell/PowerShell#6280, #14747), so `/c ''` would reach shutdown.exe as a bare /c and fail;
+# the comment is left out instead. An argument holding whitespace is wrapped in double quotes
+# without escaping (#14747), so a trailing backslash would escape the closing quote: double the
+# trailing backslashes (MSVCRT command-line rules read 2n backslashes before a quote as n).
+if ($message -match '\s' -and $message.EndsWith('\')) {
+    $message = $message -replace '(\\+)$', '$1$1'
+}
+function Invoke-WinfraShutdown {
+    if ($message) {
+        & $shutdown /r /t $delay /c $message 2>&1 | ForEach-Object { "$_" }
+    } else {
+        & $shutdown /r /t $delay 2>&1 | ForEach-Object { "$_" }
+    }
+}
 # A native command's stderr under 'Stop' would become a terminating error in PS 5.1.
 $ErrorActionPreference = 'Continue'
-$output = @(& $shutdown /r /t $delay /c $message 2>&1 | ForEach-Object { "$_" })
+$output = @(Invoke-WinfraShutdown)
 $rc = $LASTEXITCODE
 $aborted = $false
 if ($rc -eq 1190) {
     $null = & $shutdown /a 2>&1
     $aborted = $true
-    $output = @(& $shutdown /r /t $delay /c $message 2>&1 | ForEach-Object { "$_" })
+    $output = @(Invoke-WinfraShutdown)
     $rc = $LASTEXITCODE
 }
 $ErrorActionPreference = 'Stop'

@@ -76,7 +76,13 @@ if ($null -eq $userProfile) {
 # -- is the user logged on? (an explorer.exe owned by their SID) ---------------------------------
 $loggedOn = $false
 foreach ($proc in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
-    $owner = Invoke-CimMethod -InputObject $proc -MethodName GetOwnerSid
+    try {
+        $owner = Invoke-CimMethod -InputObject $proc -MethodName GetOwnerSid
+    }
+    catch {
+        # The process ended between the query and the call (a user logging off): not a session.
+        continue
+    }
     if ($owner.Sid -eq $sid) {
         $loggedOn = $true
     }

@@ -22,6 +22,12 @@
     State names; D.3 Install-WindowsFeature -IncludeManagementTools without -Restart, its
     RestartNeeded (No/Yes/Maybe) and ExitCode; D.4 CBS RebootPending. PS 5.1 ConvertTo-Json
     writes enums as numbers, so every enum goes through ToString() (D.1).
+    Every change cmdlet runs with -WarningAction SilentlyContinue: Enable-WindowsOptionalFeature
+    -NoRestart warns "Restart is suppressed because NoRestart is specified." and
+    Install-WindowsFeature warns that a restart is needed (ChrisTitusTech/winutil#265 shows the
+    first), and powershell.exe writes the warning stream to stdout, in front of the JSON
+    (PowerShell/PowerShell#13080: "Write-Warning writes to stdout, not stderror"). The reboot
+    need is read from the result objects and states instead.
 #>
 [CmdletBinding()]
 param(
@@ -44,12 +50,12 @@ $roleExitCode = $null
 if ($optional.Count -gt 0) {
     if ($present) {
         if ($null -ne $sourcePath) {
-            $result = Enable-WindowsOptionalFeature -Online -FeatureName $optional -All -NoRestart -Source $sourcePath -LimitAccess
+            $result = Enable-WindowsOptionalFeature -Online -FeatureName $optional -All -NoRestart -Source $sourcePath -LimitAccess -WarningAction SilentlyContinue
         } else {
-            $result = Enable-WindowsOptionalFeature -Online -FeatureName $optional -All -NoRestart
+            $result = Enable-WindowsOptionalFeature -Online -FeatureName $optional -All -NoRestart -WarningAction SilentlyContinue
         }
     } else {
-        $result = Disable-WindowsOptionalFeature -Online -FeatureName $optional -NoRestart
+        $result = Disable-WindowsOptionalFeature -Online -FeatureName $optional -NoRestart -WarningAction SilentlyContinue
     }
     if (@($result | Where-Object { $_.RestartNeeded }).Count -gt 0) {
         $restartNeeded = $true
@@ -59,12 +65,12 @@ if ($optional.Count -gt 0) {
 if ($roles.Count -gt 0) {
     if ($present) {
         if ($null -ne $sourcePath) {
-            $result = Install-WindowsFeature -Name $roles -IncludeManagementTools -Source $sourcePath
+            $result = Install-WindowsFeature -Name $roles -IncludeManagementTools -Source $sourcePath -WarningAction SilentlyContinue
         } else {
-            $result = Install-WindowsFeature -Name $roles -IncludeManagementTools
+            $result = Install-WindowsFeature -Name $roles -IncludeManagementTools -WarningAction SilentlyContinue
         }
     } else {
-        $result = Uninstall-WindowsFeature -Name $roles -IncludeManagementTools
+        $result = Uninstall-WindowsFeature -Name $roles -IncludeManagementTools -WarningAction SilentlyContinue
     }
     $roleExitCode = $result.ExitCode.ToString()
     if (-not $result.Success) {

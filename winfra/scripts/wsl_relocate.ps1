@@ -92,6 +92,18 @@ function Invoke-WinfraWsl {
     return [ordered]@{ ok = ($proc.ExitCode -eq 0); exit_code = $proc.ExitCode; error_code = $code }
 }
 
+function Join-WinfraPath {
+    # [IO.Path]::Combine, not Join-Path: Join-Path resolves the drive and throws "Cannot find
+    # drive. A drive with the name 'X' does not exist." for a drive that is not mounted
+    # (PowerShell/PowerShell#4386). Registrations of other distros may name such a drive (a
+    # detached disk), and the target may be on one: neither may abort the move with that message.
+    param([string]$Base, [string]$Child)
+    if (-not $Base) {
+        return ''
+    }
+    return [System.IO.Path]::Combine($Base, $Child)
+}
+
 function Get-WinfraNormPath {
     param([string]$Path)
     if (-not $Path) {
@@ -133,7 +145,7 @@ function Get-WinfraDistros {
                 name     = [string]$p.DistributionName
                 base     = $plain
                 vhd_name = $vhdName
-                vhd_path = (Join-Path $plain $vhdName)
+                vhd_path = (Join-WinfraPath -Base $plain -Child $vhdName)
                 flags    = [int]$p.Flags
                 uid      = $uid
             })
@@ -258,7 +270,7 @@ if ($null -ne $in.margin_bytes) {
 }
 $backup = [string]$in.backup_path
 if (-not $backup) {
-    $backup = Join-Path (Split-Path -Parent $target) ("winfra-backup-$name.vhdx")
+    $backup = Join-WinfraPath -Base ([System.IO.Path]::GetDirectoryName($target)) -Child ("winfra-backup-$name.vhdx")
 }
 $journalPath = Join-Path $env:LOCALAPPDATA ("winfra\wsl-relocate-$name.json")
 $journal = $null
@@ -328,8 +340,11 @@ if ((Get-WinfraNormPath $d.base) -eq (Get-WinfraNormPath $target)) {
 }
 
 # -- a half-done --manage --move: the VHD moved, BasePath did not (WSL#40716) --------------------
-$movedVhd = Join-Path $target $d.vhd_name
-if (($d.flags -band 8) -and -not (Test-Path -LiteralPath $d.vhd_path) -and (Test-Path -LiteralPath $movedVhd)) {
+$movedVhd = Join-WinfraPath -Base $target -Child $d.vhd_name
+# Test-Path -LiteralPath '' throws (the parameter refuses an empty string): a registration without
+# BasePath has no VHD where it says.
+$vhdWhereRegistered = [bool]$d.vhd_path -and (Test-Path -LiteralPath $d.vhd_path)
+if (($d.flags -band 8) -and -not $vhdWhereRegistered -and (Test-Path -LiteralPath $movedVhd)) {
     $result['from'] = $d.base
     $result['method'] = 'repair_base_path'
     $null = $script:steps.Add([ordered]@{ step = 'wsl:repair_base_path'; exit_code = 0; error_code = $null })
@@ -357,7 +372,7 @@ foreach ($other in @(Get-WinfraDistros | ForEach-Object { $_ })) {
 if (Test-Path -LiteralPath $movedVhd) {
     throw "winfra: $movedVhd already exists and belongs to no registration of '$name'; remove it or choose another directory."
 }
-if (-not (Test-Path -LiteralPath $d.vhd_path)) {
+if (-not $vhdWhereRegistered) {
     throw "winfra: the VHD of '$name' is missing at $($d.vhd_path) and not at $movedVhd; repair the registration by hand."
 }
 # WSL2 cannot start its VM without the user's interactive logon session (CreateVm 0x8007023f,
@@ -365,7 +380,13 @@ if (-not (Test-Path -LiteralPath $d.vhd_path)) {
 $mySid = [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value
 $hasSession = $false
 foreach ($proc in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'")) {
-    $owner = Invoke-CimMethod -InputObject $proc -MethodName GetOwnerSid
+    try {
+        $owner = Invoke-CimMethod -InputObject $proc -MethodName GetOwnerSid
+    }
+    catch {
+        # The process ended between the query and the call (another user logging off): not ours.
+        continue
+    }
     if ($owner.Sid -eq $mySid) {
         $hasSession = $true
     }
@@ -387,7 +408,12 @@ if (-not $in.use_manage_move) {
     }
 }
 foreach ($drive in $need.Keys) {
-    $free = (Get-PSDrive -Name $drive -PSProvider FileSystem).Free
+    # Get-PSDrive would throw "Cannot find drive" with no hint of what to do.
+    $psDrive = Get-PSDrive -Name $drive -PSProvider FileSystem -ErrorAction SilentlyContinue
+    if ($null -eq $psDrive) {
+        throw "winfra: drive ${drive}: does not exist on $env:COMPUTERNAME, so '$name' cannot move to $target; choose a location on a mounted local drive. Nothing was changed."
+    }
+    $free = $psDrive.Free
     if ($free -lt $need[$drive]) {
         throw "winfra: not enough free space on ${drive}: to move '$name': need $($need[$drive]) bytes (VHD $vhdSize + backup + margin), have $free. Free space or choose another location; nothing was changed."
     }

@@ -101,15 +101,21 @@ switch ([string]$in.action) {
     'write_config' {
         $path = Join-Path $env:USERPROFILE '.wslconfig'
         $text = [string]$in.content
-        $old = $null
+        $utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+        # Compare bytes, not strings: PowerShell's -ne on strings ignores case (about_Comparison_Operators),
+        # so a change of case only ("memory=4gb" -> "4GB", a path) would never be written; and
+        # ReadAllText strips a BOM, so a file that differs only by its BOM would keep it although the
+        # controller asks for this rewrite to remove it (winfra.operations.wsl.config).
+        $same = $false
         if (Test-Path -LiteralPath $path -PathType Leaf) {
-            $old = [System.IO.File]::ReadAllText($path)
+            $oldBytes = [System.IO.File]::ReadAllBytes($path)
+            $same = [Convert]::ToBase64String($oldBytes) -ceq [Convert]::ToBase64String($utf8.GetBytes($text))
         }
         $result['path'] = $path
         $result['shutdown'] = $false
-        if ($old -ne $text) {
+        if (-not $same) {
             $tmp = $path + '.winfra-tmp'
-            [System.IO.File]::WriteAllText($tmp, $text, (New-Object System.Text.UTF8Encoding -ArgumentList $false))
+            [System.IO.File]::WriteAllText($tmp, $text, $utf8)
             Move-Item -LiteralPath $tmp -Destination $path -Force
             $result['changed'] = $true
             if ($in.shutdown) {

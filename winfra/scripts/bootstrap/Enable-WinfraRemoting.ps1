@@ -193,6 +193,13 @@ function Set-ServiceSettingFalse {
     param(
         [string]$Path
     )
+    if (-not $WsmanReadable) {
+        # Only under -WhatIf (step 1 starts WinRM otherwise): the value cannot be read, so only
+        # say what would run.
+        $null = $PSCmdlet.ShouldProcess($Path, 'Set to false')
+        $Changes.Add(('{0}: (unknown while WinRM is stopped) -> false' -f $Path))
+        return
+    }
     # WSMan leaf values are strings ("true"/"false"); only write when not already false.
     $current = [string](Get-Item -Path $Path).Value
     if ($current -ne 'false') {
@@ -233,11 +240,21 @@ if ($service.Status -ne 'Running') {
     $Changes.Add('WinRM service started')
 }
 
+# The WSMan: drive is served by the WinRM service: while it is stopped every read fails with
+# 0x80338012 "The client cannot connect to the destination specified in the request"
+# (microsoft/navcontainerhelper#3518, Azure/azure-devtestlab#402 on a clean Windows 10, where
+# WinRM is not started by default). Step 1 starts it, except under -WhatIf: then there is no
+# listener to read yet, and the WSMan: steps are reported as what would be done.
+$WsmanReadable = ((Get-Service -Name WinRM).Status -eq 'Running')
+
 # 2. The certificate.
 if (-not $DnsName) {
     $DnsName = Get-DefaultDnsName
 }
-$listener = Get-HttpsListener
+$listener = $null
+if ($WsmanReadable) {
+    $listener = Get-HttpsListener
+}
 $listenerThumbprint = $null
 if ($null -ne $listener) {
     $listenerThumbprint = Get-ListenerSetting -ListenerName $listener.Name -Setting 'CertificateThumbprint'
@@ -342,7 +359,8 @@ if ($null -ne $certificate) {
     if (Test-Path -LiteralPath $ExportPath -PathType Leaf) {
         $existing = [System.IO.File]::ReadAllText($ExportPath)
     }
-    if ($existing -ne $pem) {
+    # -cne: -ne ignores case, and Base64 is case-sensitive.
+    if ($existing -cne $pem) {
         if ($PSCmdlet.ShouldProcess($ExportPath, 'Write the public certificate (PEM)')) {
             # UTF-8 without BOM, written to a temporary file first, then moved into place.
             $tmp = '{0}.tmp-{1}' -f $ExportPath, [System.Guid]::NewGuid().ToString('N')

@@ -807,3 +807,46 @@ def docker_run(host: SimHost, docker_exe: str, image: str, isolation: str | None
     if not ok:
         return 125, MISMATCH_ERROR.format(cid=cid)
     return 0, HELLO_OUTPUT
+
+
+# =============================================================================================
+# Docker Desktop's engine (Linux / Windows containers)
+# =============================================================================================
+
+# windows-facts B.6: the Desktop CLI's "docker desktop engine use" arrived around 4.37.
+DESKTOP_ENGINE_CLI_MIN = (4, 37, 0)
+
+
+def desktop_engine_error(host: SimHost, docker_exe: str) -> str | None:
+    """Why Desktop's CLI cannot reach an engine, or None. Desktop runs only in a user's
+    interactive session and never starts by itself after install (windows-facts B.7, B.8); the
+    pipe name of Desktop's Linux engine (dockerDesktopLinuxEngine) is an assumption."""
+    if not host.fs.is_file(docker_exe):
+        return _not_recognized(docker_exe)
+    desk = host.docker.desktop
+    if not desk.installed_version or not desk.running:
+        pipe = "dockerDesktopLinuxEngine" if desk.engine_mode == "linux" else "dockerDesktopWindowsEngine"
+        return (
+            "error during connect: this error may indicate that the docker daemon is not running: Get "
+            f'"http://%2F%2F.%2Fpipe%2F{pipe}/v1.47/info": open //./pipe/{pipe}: The system cannot find the '
+            "file specified."
+        )
+    return None
+
+
+def switch_desktop_engine(host: SimHost, engine: str) -> tuple[str, str]:
+    """Switch the running Desktop to ``engine``; returns (method, error or ""). The Windows engine
+    needs the Containers and Hyper-V features: Desktop reports "Containers feature disabled"
+    otherwise (docker/for-win#14001)."""
+    desk = host.docker.desktop
+    method = (
+        "docker desktop engine use"
+        if _version_tuple(desk.installed_version) >= DESKTOP_ENGINE_CLI_MIN
+        else f"DockerCli.exe -Switch{engine.capitalize()}Engine"
+    )
+    if engine == "windows" and not (
+        host.features.is_enabled("Containers") and host.features.is_enabled("Microsoft-Hyper-V")
+    ):
+        return method, "Containers feature disabled. Enable it by using PowerShell script"
+    desk.engine_mode = engine
+    return method, ""

@@ -1048,6 +1048,10 @@ class SimHost:
                         "installed: The processor does not have required virtualization capabilities.",
                         error_id="Alteration_PrerequisiteCheck_Failed",
                     )
+            # Assumption (unsourced): on a client, DISM enables Microsoft-Hyper-V*/VirtualMachinePlatform
+            # even when the CPU or firmware cannot run a hypervisor; the failure only shows after the
+            # reboot (no hypervisor: windows-facts D.5, WSL's 0x80370102 in F.8). DISM's own refusal
+            # for CPUs without SLAT/VT-x is not modelled (no verbatim capture in the sources).
             restart = self.features.request_enable(name, all_parents=all_parents)
             if restart:
                 self.registry.create_key(CBS_REBOOT_PENDING)

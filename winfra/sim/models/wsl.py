@@ -185,9 +185,14 @@ FAILURE = -1  # A.2
 
 # A.2, F.8 and the issues cited there.
 E_NOT_FOUND = ("There is no distribution with the supplied name.", "Wsl/Service/WSL_E_DISTRO_NOT_FOUND")
+# Text: windows-facts A.2 plus the instructions that follow it (MicrosoftDocs/WSL#2137, WSL 2.4.11);
+# code line as in https://github.com/microsoft/WSL/issues/9338 and /11881 (`wsl -l`, `wsl`).
 E_NO_DISTROS = (
     "Windows Subsystem for Linux has no installed distributions.\n"
-    "You can resolve this by installing a distribution with the instructions below:",
+    "You can resolve this by installing a distribution with the instructions below:\n"
+    "\n"
+    "Use 'wsl.exe --list --online' to list available distributions\n"
+    "and 'wsl.exe --install <Distro>' to install.",
     "Wsl/WSL_E_DEFAULT_DISTRO_NOT_FOUND",
 )
 E_NOT_STOPPED = (

@@ -231,7 +231,9 @@ def receive_response(
     if done:
         parts.append(f'<rsp:Stream Name="stdout" CommandId="{cid}" End="true"></rsp:Stream>')
         parts.append(f'<rsp:Stream Name="stderr" CommandId="{cid}" End="true"></rsp:Stream>')
-        # ExitCode is a 32-bit unsigned value on the wire (a process exit code is a DWORD).
+        # ExitCode is a 32-bit unsigned value on the wire (a process exit code is a DWORD): wsl.exe's -1
+        # reads as 4294967295 (windows-facts A.2); WinRM clients report such codes unsigned, e.g.
+        # 4294901760 in https://github.com/AcademySoftwareFoundation/OpenCue/pull/1028.
         code = (exit_code or 0) & 0xFFFFFFFF
         parts.append(
             f'<rsp:CommandState CommandId="{cid}" State="{STATE_DONE}"><rsp:ExitCode>{code}</rsp:ExitCode>'

@@ -12,6 +12,13 @@ from typing import Any
 from winfra.sim.models.filesystem import DiskFullError
 from winfra.sim.scripting import PowerShellError, ScriptCall
 
+# Same wording as acquire_file.ps1's catch around Copy-Item.
+SECOND_HOP_HINT = (
+    "(copying from a share in a WinRM session is a second hop: the share must be readable without your "
+    "credentials, e.g. by the computer account or Everyone, or use CredSSP/Kerberos delegation, an https "
+    "mirror or a controller-side file)"
+)
+
 
 def run(call: ScriptCall) -> Any:
     p = call.params
@@ -58,7 +65,7 @@ def run(call: ScriptCall) -> Any:
             art = host.docker.network.get(str(p["source"]))
             if art is None:
                 raise PowerShellError(
-                    f"Cannot find path '{p['source']}' because it does not exist.",
+                    f"Cannot find path '{p['source']}' because it does not exist. {SECOND_HOP_HINT}",
                     category="ObjectNotFound",
                     error_id="PathNotFound,Microsoft.PowerShell.Commands.CopyItemCommand",
                 )

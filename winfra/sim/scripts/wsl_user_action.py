@@ -42,10 +42,12 @@ def run(call: ScriptCall) -> Any:
     elif action == "write_config":
         path = host.user_env(u.name)["USERPROFILE"] + "\\.wslconfig"
         text = str(p.get("content") or "")
-        old = host.fs.read_bytes(path).decode("utf-8", errors="replace") if host.fs.is_file(path) else None
+        # The script compares bytes (case-sensitively, BOM included): a BOM or a change of case
+        # alone is a change (PowerShell's -ne on strings ignores case: about_Comparison_Operators).
+        old = host.fs.read_bytes(path) if host.fs.is_file(path) else None
         out["path"] = path
         out["shutdown"] = False
-        if old != text:
+        if old != text.encode("utf-8"):
             tmp = path + ".winfra-tmp"
             try:
                 host.fs.write_bytes(tmp, text.encode("utf-8"))

@@ -1996,6 +1996,18 @@ def _visible_distros(state: _State) -> list[wslmodel.WslDistro]:
         return wslmodel.list_distributions(state.host, state.user)
 
 
+# The whole WSL_E_DEFAULT_DISTRO_NOT_FOUND text: windows-facts A.2 quotes its first two lines; the
+# instructions "below" follow (`wsl -l`, WSL 2.4.11: https://github.com/MicrosoftDocs/WSL/issues/2137;
+# WSL 2.2.4: https://github.com/microsoft/WSL/issues/11881).
+_NO_DISTROS = (
+    "Windows Subsystem for Linux has no installed distributions.\n"
+    "You can resolve this by installing a distribution with the instructions below:\n"
+    "\n"
+    "Use 'wsl.exe --list --online' to list available distributions\n"
+    "and 'wsl.exe --install <Distro>' to install.\n"
+)
+
+
 def _wsl_list(state: _State, flags: list[str]) -> _Native:
     verbose = any(f in ("-v", "--verbose") for f in flags)
     quiet = any(f in ("-q", "--quiet") for f in flags)
@@ -2018,11 +2030,7 @@ def _wsl_list(state: _State, flags: list[str]) -> _Native:
         if not distros:
             # WSL_E_DEFAULT_DISTRO_NOT_FOUND; printed without an "Error code:" line
             # (WslClient.cpp Main) and exit -1 (windows-facts A.2).
-            return _wsl_fail(
-                state,
-                "Windows Subsystem for Linux has no installed distributions.\n"
-                "You can resolve this by installing a distribution with the instructions below:\n",
-            )
+            return _wsl_fail(state, _NO_DISTROS)
         # Format "%s %-<maxLen+4>s%-16s%s\n" (windows-facts A.3).
         width = max(len("NAME"), *(len(d.name) for d in distros)) + 4
         lines = [f"  {'NAME'.ljust(width)}{'STATE'.ljust(16)}VERSION"]
@@ -2040,11 +2048,7 @@ def _wsl_list(state: _State, flags: list[str]) -> _Native:
         # Names only, default first; nothing and exit 0 when there are none (ListDistributionsHelper).
         return _Native(_wsl_encode(state, "".join(d.name + "\n" for d in distros)), 0)
     if not distros:
-        return _wsl_fail(
-            state,
-            "Windows Subsystem for Linux has no installed distributions.\n"
-            "You can resolve this by installing a distribution with the instructions below:\n",
-        )
+        return _wsl_fail(state, _NO_DISTROS)
     # Localized header and "(Default)" marker (windows-facts A.3, F.2; en-US text).
     lines = ["Windows Subsystem for Linux Distributions:"]
     lines += [f"{d.name} (Default)" if d.is_default else d.name for d in distros]
