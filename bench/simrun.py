@@ -86,7 +86,11 @@ def run_pyinfra(
 def _child(counters_out: str, pyinfra_args: list[str]) -> None:
     import atexit
 
-    # Import the connector first: it registers its own exit hook that stops the endpoints, and
+    # pyinfra_cli monkey-patches the standard library for gevent when imported (pyinfra_cli/__init__.py);
+    # it must come before anything imports threading/socket/ssl, as it does under the pyinfra script.
+    import pyinfra_cli  # noqa: F401
+
+    # Import the connector next: it registers its own exit hook that stops the endpoints, and
     # exit hooks run last-registered-first, so ours (registered after) sees the live hosts.
     from winfra.connectors import winsim
 

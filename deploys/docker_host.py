@@ -171,7 +171,9 @@ def _devbox(s: DockerHostSettings) -> None:
         users=users,
     )
     if s.wsl_settings:
-        wsl.config(name="winfra: .wslconfig", user=s.user, template=WSLCONFIG_TEMPLATE, settings=s.wsl_settings)
+        wsl.config(
+            name="winfra: .wslconfig", user=s.user, template=WSLCONFIG_TEMPLATE, settings=s.wsl_settings
+        )
     if s.daemon_config:
         docker.daemon_config(
             name="winfra: Docker Desktop daemon.json",

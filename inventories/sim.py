@@ -119,34 +119,56 @@ def _sim_host(
     return (f"@winsim/{name}", host_data)
 
 
-_DEVBOX11_OVERRIDES: dict[str, Any] = {"network": [_DESKTOP_ARTIFACT]}
-_seed_distro("devbox11", "win11-devbox", _DEVBOX11_OVERRIDES, "dev", "Ubuntu")
+def _devbox11(name: str) -> tuple[str, dict]:
+    """Windows 11 23H2 dev box: WSL2 + Docker Desktop, a .wslconfig, the user's Ubuntu moved to D:."""
+    overrides: dict[str, Any] = {"network": [_DESKTOP_ARTIFACT]}
+    _seed_distro(name, "win11-devbox", overrides, "dev", "Ubuntu")
+    return _sim_host(
+        name,
+        "win11-devbox",
+        "winrm-admin",
+        overrides,
+        winfra_user="dev",
+        wsl_relocations={"Ubuntu": "D:\\WSL\\Ubuntu"},
+        wsl_settings={
+            "wsl2": {"memory": "8GB", "processors": 4, "swap": "2GB", "localhostForwarding": True},
+            "experimental": {"autoMemoryReclaim": "gradual"},
+        },
+    )
 
+
+def _devbox10(name: str) -> tuple[str, dict]:
+    """Windows 10 22H2 dev box: the same stack with WSL's defaults (no .wslconfig managed)."""
+    return _sim_host(name, "win10-devbox", "winrm-admin", {"network": [_DESKTOP_ARTIFACT]}, winfra_user="dev")
+
+
+def _ctr2022(name: str) -> tuple[str, dict]:
+    """Windows Server 2022: process isolation (the Server default), engine pinned."""
+    return _sim_host(
+        name, "server2022", "Administrator", {"network": [_ENGINE_ARTIFACT]}, docker_isolation="process"
+    )
+
+
+def _ctr2025(name: str) -> tuple[str, dict]:
+    """Windows Server 2025: Hyper-V isolation (adds the Hyper-V role, windows-facts.md C.3)."""
+    return _sim_host(
+        name, "server2025", "Administrator", {"network": [_ENGINE_ARTIFACT]}, docker_isolation="hyperv"
+    )
+
+
+# WINFRA_SIM_FLEET=N (bench/fleet.py): N hosts cycling the four kinds, named <kind>-<i>.
+_KINDS = [("devbox11", _devbox11, True), ("ctr2022", _ctr2022, False), ("devbox10", _devbox10, True),
+          ("ctr2025", _ctr2025, False)]  # fmt: skip
+_FLEET = int(os.environ.get("WINFRA_SIM_FLEET") or 0)
+if _FLEET > 0:
+    _PICKED = [(f"{_KINDS[i % 4][0]}-{i + 1}", _KINDS[i % 4][1], _KINDS[i % 4][2]) for i in range(_FLEET)]
+else:
+    _PICKED = [(kind, make, is_devbox) for kind, make, is_devbox in _KINDS]
+
+# The smoke test (docker_smoke_test) runs a container on every run, so it is off here: ask for it
+# with `pyinfra -y inventories/sim.py deploys/docker_host.py --data docker_smoke_test=true`.
 devboxes = (
-    [
-        # Windows 11 23H2 dev box: WSL2 + Docker Desktop, a .wslconfig, Ubuntu moved to D:.
-        _sim_host(
-            "devbox11",
-            "win11-devbox",
-            "winrm-admin",
-            _DEVBOX11_OVERRIDES,
-            winfra_user="dev",
-            wsl_relocations={"Ubuntu": "D:\\WSL\\Ubuntu"},
-            wsl_settings={
-                "wsl2": {"memory": "8GB", "processors": 4, "swap": "2GB", "localhostForwarding": True},
-                "experimental": {"autoMemoryReclaim": "gradual"},
-            },
-            docker_smoke_test=True,
-        ),
-        # Windows 10 22H2 dev box: the same stack with WSL's defaults (no .wslconfig managed).
-        _sim_host(
-            "devbox10",
-            "win10-devbox",
-            "winrm-admin",
-            {"network": [_DESKTOP_ARTIFACT]},
-            winfra_user="dev",
-        ),
-    ],
+    [make(name) for name, make, is_devbox in _PICKED if is_devbox],
     {
         "winfra_role": "devbox",
         "docker_desktop_version": _DESKTOP_VERSION,
@@ -159,25 +181,7 @@ devboxes = (
 )
 
 container_hosts = (
-    [
-        # Windows Server 2022: process isolation (the Server default), engine pinned.
-        _sim_host(
-            "ctr2022",
-            "server2022",
-            "Administrator",
-            {"network": [_ENGINE_ARTIFACT]},
-            docker_isolation="process",
-            docker_smoke_test=True,
-        ),
-        # Windows Server 2025: Hyper-V isolation (adds the Hyper-V role, windows-facts.md C.3).
-        _sim_host(
-            "ctr2025",
-            "server2025",
-            "Administrator",
-            {"network": [_ENGINE_ARTIFACT]},
-            docker_isolation="hyperv",
-        ),
-    ],
+    [make(name) for name, make, is_devbox in _PICKED if not is_devbox],
     {
         "winfra_role": "container_host",
         "docker_engine_version": _ENGINE_VERSION,

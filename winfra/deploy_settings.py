@@ -259,7 +259,9 @@ class _Checker:
     def version(self, key: str, pattern: re.Pattern[str] = _VERSION, example: str = "2.3.26.0") -> str | None:
         value = self.string(key)
         if value is not None and not pattern.match(value.strip()):
-            self.problem(key, f"{value!r} is not a pinned version like {example}", f"set {key} to e.g. '{example}'")
+            self.problem(
+                key, f"{value!r} is not a pinned version like {example}", f"set {key} to e.g. '{example}'"
+            )
             return None
         return value.strip() if value is not None else None
 
@@ -396,7 +398,9 @@ def _check_wslconfig(check: _Checker, settings: dict[str, dict[str, Any]]) -> No
         validate_settings(settings, check.host_name)
     except WslConfigError as exc:
         for line in str(exc).splitlines():
-            check.problem("wsl_settings", line.removeprefix(f"{check.host_name}: ").strip(), "see wsl-config.md")
+            check.problem(
+                "wsl_settings", line.removeprefix(f"{check.host_name}: ").strip(), "see wsl-config.md"
+            )
 
 
 def _relocations(check: _Checker) -> dict[str, str]:

@@ -178,7 +178,9 @@ def format_summary(summaries: list[HostSummary]) -> list[str]:
         if s.status == "ok":
             reboots = f", {s.reboots} reboot{'s' if s.reboots != 1 else ''}" if s.reboots else ", no reboot"
             lines.append(f"    [{s.name}]{role}: ok{reboots}")
-            lines.append(f"        changed: {'; '.join(s.changed) if s.changed else 'nothing (already converged)'}")
+            lines.append(
+                f"        changed: {'; '.join(s.changed) if s.changed else 'nothing (already converged)'}"
+            )
         else:
             lines.append(f"    [{s.name}]{role}: FAILED at {s.failed_at or 'an unknown step'}")
             if s.error:

@@ -260,7 +260,9 @@ def test_group_members_on_container_host_and_group_on_devbox() -> None:
 
 
 def test_daemon_config_validated_against_the_target_engine() -> None:
-    msgs = problems("h", ctr(docker_daemon_config={"log-level": "info", "no-such-key": 1}), ("container_hosts",))
+    msgs = problems(
+        "h", ctr(docker_daemon_config={"log-level": "info", "no-such-key": 1}), ("container_hosts",)
+    )
     assert any("no-such-key" in m for m in msgs)
     msgs = problems("h", ctr(docker_daemon_config={"debug": "yes"}), ("container_hosts",))
     assert any("debug" in m for m in msgs)

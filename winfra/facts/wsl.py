@@ -4,9 +4,9 @@
 * :class:`WslDistros` and :class:`WslConfig` are views of ``get_wsl_user_state``, which must run
   AS the target user (distros and ``.wslconfig`` are per user: windows-facts A.5, A.7, A.8).
   Both render the same command for a user, so the connector's read cache makes them one round
-  trip. Pass the run-as arguments from :func:`target_user_arguments`::
+  trip. Pass the run-as arguments from :func:`winfra.target_user.resolve_target_user`::
 
-      user, su = target_user_arguments(host, user)
+      user, su = resolve_target_user(host, user)
       distros = host.get_fact(WslDistros, user=user, **su)
 """
 
@@ -38,54 +38,6 @@ REGISTRY_STATES = {
 }
 
 
-def normalize_windows_path(path: str | None) -> str:
-    """Path for comparisons: no ``\\\\?\\`` prefix, no trailing backslash, lower case (A.5)."""
-    if not path:
-        return ""
-    p = path.strip().replace("/", "\\")
-    if p.startswith("\\\\?\\"):
-        p = p[4:]
-    return p.rstrip("\\").lower()
-
-
-def target_user_arguments(host: Any, user: str | None) -> tuple[str, dict[str, Any]]:
-    """``(user, run-as global arguments)`` for per-user WSL work on ``host``.
-
-    ``user`` defaults to host data ``winfra_user``, else the WinRM user (host data ``winrm_user``,
-    else who the session runs as according to ``get_host_state``). When it
-    differs from the WinRM user the command must run as that user: ``_su_user`` plus
-    ``_su_password`` from host data ``winfra_user_password`` (or none: an interactive logon of
-    a logged-on user, see winfra.runas).
-    """
-    data = host.data
-    winrm_user = str(data.get("winrm_user") or "")
-    if not winrm_user:
-        # No winrm_user in host data (e.g. @winsim picks the profile's administrator): ask the
-        # host who the WinRM session runs as (get_host_state's windows.winrm_user, cached).
-        from winfra.facts.host import HostState
-
-        windows = (host.get_fact(HostState) or {}).get("windows") or {}
-        winrm_user = str(windows.get("winrm_user") or "")
-    target = user or data.get("winfra_user") or winrm_user
-    if not target:
-        raise ValueError(
-            f"{host.name}: no target user for WSL: set user=, or host data winfra_user or winrm_user"
-        )
-    target = str(target)
-
-    def bare(name: str) -> str:
-        return name.split("\\")[-1].split("@")[0].lower()
-
-    if winrm_user and bare(target) == bare(winrm_user):
-        return target, {}
-    args: dict[str, Any] = {"_su_user": target}
-    configured = data.get("winfra_user")
-    password = data.get("winfra_user_password")
-    if password and (not configured or bare(str(configured)) == bare(target)):
-        args["_su_password"] = password
-    return target, args
-
-
 class WslInstallation(HostStateFact[dict]):
     """The WSL installation::
 
@@ -107,6 +59,8 @@ class WslInstallation(HostStateFact[dict]):
 
 
 class _WslUserState(FactBase[dict]):
+    """Base of the views of ``get_wsl_user_state`` (one round trip per user and state change)."""
+
     abstract = True
 
     def command(self, user: str) -> str:
@@ -161,6 +115,11 @@ def distros_from_state(data: dict) -> list[dict]:
         )
     out.sort(key=lambda d: (not d["is_default"], d["name"].lower()))
     return out
+
+
+def find_distro(distros: list[dict], name: str) -> dict | None:
+    """The distro called ``name`` in a :class:`WslDistros` list, matched case-insensitively."""
+    return next((d for d in distros if d["name"].lower() == name.lower()), None)
 
 
 class WslDistros(_WslUserState):

@@ -25,7 +25,6 @@ unknown feature name, a bad argument) raise ``OperationValueError`` before anyth
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import uuid
@@ -52,6 +51,7 @@ from winfra.facts.windows import (
     WindowsInfo,
 )
 from winfra.features import FEATURES, OPTIONAL, FeatureNameError, FeatureTarget, expand_aliases, resolve
+from winfra.operations._steps import fail_host, run_script
 from winfra.powershell.scripts import render_script
 from winfra.preflight import Wants, check, rule_filtered_admin_token, wants_for_features
 
@@ -84,17 +84,6 @@ class RebootProbeError(OSError):
 # =============================================================================================
 
 
-def _host_error(state: Any, host: Any, message: str) -> bool:
-    """A step that fails this host with ``message`` (and only this host)."""
-    # The log line is already prefixed with the host name.
-    host.log_styled(message.removeprefix(f"{host.name}: "), fg="red", log_func=logger.error)
-    return False
-
-
-def _fail_host(message: str) -> FunctionCommand:
-    return FunctionCommand(_host_error, (message,), {})
-
-
 def _record(key: str) -> set[str]:
     value = host.connector_data.get(key)
     if not isinstance(value, set):
@@ -103,22 +92,14 @@ def _record(key: str) -> set[str]:
     return value
 
 
-def _run_json(
-    host: Any, script: str, params: dict[str, Any], *, timeout: float | None = None
-) -> tuple[bool, Any, str]:
-    """Run a shipped script through the connector; (success, parsed JSON or None, stderr)."""
-    kwargs: dict[str, Any] = {"print_output": False, "print_input": False}
-    if timeout:
-        kwargs["_timeout"] = timeout
-    ok, output = host.run_shell_command(StringCommand(render_script(script, params)), **kwargs)
-    text = "\n".join(output.stdout_lines).strip()
-    data = None
-    if text:
-        try:
-            data = json.loads(text.splitlines()[-1])
-        except json.JSONDecodeError:
-            data = None
-    return bool(ok), data, "\n".join(output.stderr_lines)
+def _feature_names(features: str | Iterable[str], operation: str) -> tuple[list[str], list[str]]:
+    """``(names, logical feature keys)`` of user-given ``features``; an unknown name is a deploy
+    mistake, raised before any host access."""
+    names = [features] if isinstance(features, str) else list(features)
+    try:
+        return names, expand_aliases(names, None)
+    except FeatureNameError as exc:
+        raise OperationValueError(f"{host.name}: {operation}: {exc}") from exc
 
 
 # =============================================================================================
@@ -183,13 +164,9 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
         windows.feature(name="WSL2 platform and Hyper-V", features=["wsl", "hyper-v"])
         windows.reboot_if_needed()
     """
-    names = [features] if isinstance(features, str) else list(features)
+    names, _keys = _feature_names(features, "windows.feature")
     if not names:
         raise OperationValueError(f"{host.name}: windows.feature needs at least one feature name")
-    try:
-        expand_aliases(names, None)  # reject unknown names before any host access
-    except FeatureNameError as exc:
-        raise OperationValueError(f"{host.name}: windows.feature: {exc}") from exc
     source = _validate_source(source)
 
     info = host.get_fact(WindowsInfo)
@@ -199,7 +176,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
     if present and info.get("is_home"):
         blocked = [t for t in targets if not FEATURES[t.feature].available_on_home]
         if blocked:
-            yield _fail_host(
+            yield fail_host(
                 f"{host.name}: {', '.join(t.name for t in blocked)} "
                 f"{'is' if len(blocked) == 1 else 'are'} not available on "
                 f"{info.get('caption') or 'Windows Home'} (edition {info.get('edition')}). Fix: use Windows "
@@ -212,7 +189,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
     roles = host.get_fact(ServerFeatures) if any(t.kind != OPTIONAL for t in targets) else {}
     token = rule_filtered_admin_token(info, Wants(), None)
     if token is not None:
-        yield _fail_host(f"{host.name}: cannot manage Windows features: {token}")
+        yield fail_host(f"{host.name}: cannot manage Windows features: {token}")
         return
 
     if present:
@@ -226,7 +203,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
             # The whole host state is the same cached command: reading it costs no round trip.
             query_error = ((host.get_fact(HostState) or {}).get("features") or {}).get("error")
             if query_error:
-                yield _fail_host(
+                yield fail_host(
                     f"{host.name}: could not read the state of {target.name}: {query_error}. Fix: check "
                     "that DISM works on the host (Get-WindowsOptionalFeature -Online) and run again"
                 )
@@ -234,7 +211,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
             if not present:
                 notes.append(f"{target.name} (not available on this host)")
                 continue
-            yield _fail_host(
+            yield fail_host(
                 f"{host.name}: the {'optional feature' if target.kind == OPTIONAL else 'server role'} "
                 f"{target.name} does not exist on {info.get('caption') or 'this host'} "
                 f"(build {info.get('build')}). Fix: drop it from the deploy for this host"
@@ -245,7 +222,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
                 notes.append(f"{target.name} ({state}{', reboot pending' if _is_pending(state) else ''})")
                 continue
             if _payload_removed(target, state) and source is None:
-                yield _fail_host(
+                yield fail_host(
                     f"{host.name}: {target.name} is {state}: its payload was removed from the host. Fix: "
                     f"pass source='<path to a Windows image or SxS folder>' or source={WINDOWS_UPDATE!r} "
                     "to windows.feature [windows-facts.md D.1]"
@@ -285,9 +262,10 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
 def _probe_boot_state(host: Any, timeout: float | None = None) -> dict[str, Any]:
     """One ``get_boot_state`` round trip with a fresh nonce (no cache can answer it)."""
     nonce = uuid.uuid4().hex
-    ok, data, stderr = _run_json(host, "get_boot_state", {"nonce": nonce}, timeout=timeout)
+    ok, data, stderr = run_script(host, "get_boot_state", {"nonce": nonce}, timeout=timeout)
     if not ok or not isinstance(data, dict) or data.get("nonce") != nonce:
-        raise RebootProbeError(f"no valid boot state from {host.name}: {stderr.strip()[:200] or data!r}")
+        detail = "\n".join(stderr).strip()[:200]
+        raise RebootProbeError(f"no valid boot state from {host.name}: {detail or data!r}")
     return data
 
 
@@ -316,13 +294,15 @@ def _issue_restart(state: Any, host: Any, delay: int, message: str) -> bool:
     (anchors §1.6 step 2)."""
     host.connector_data[REBOOTS] = int(host.connector_data.get(REBOOTS) or 0) + 1
     try:
-        ok, data, stderr = _run_json(host, "restart_computer", {"delay": delay, "message": message})
+        ok, data, stderr = run_script(host, "restart_computer", {"delay": delay, "message": message})
     except (OSError, TimeoutError) as exc:
         logger.info(f"{host.print_prefix}connection lost while scheduling the restart ({exc}); waiting")
         return True
     if not ok or not isinstance(data, dict):
         host.log_styled(
-            f"{host.name}: restart_computer failed: {stderr.strip()[:500]}", fg="red", log_func=logger.error
+            f"{host.name}: restart_computer failed: {chr(10).join(stderr).strip()[:500]}",
+            fg="red",
+            log_func=logger.error,
         )
         return False
     rc = data.get("rc")
@@ -507,11 +487,7 @@ def reboot_if_needed(
     _check_reboot_args(timeout, delay, DEFAULT_REBOOT_MESSAGE, connect_timeout, poll_interval)
     needed: set[str] = set(_record(FEATURES_REQUIRED))
     if features is not None:
-        names = [features] if isinstance(features, str) else list(features)
-        try:
-            expand_aliases(names, None)
-        except FeatureNameError as exc:
-            raise OperationValueError(f"{host.name}: windows.reboot_if_needed: {exc}") from exc
+        names, _keys = _feature_names(features, "windows.reboot_if_needed")
         needed.update(t.name for t in resolve(names, host.get_fact(WindowsInfo)))
     changed = _record(FEATURES_CHANGED)
 
@@ -584,11 +560,7 @@ def requirements(
     """
     keys: list[str] = []
     if features is not None:
-        names = [features] if isinstance(features, str) else list(features)
-        try:
-            keys = expand_aliases(names, None)
-        except FeatureNameError as exc:
-            raise OperationValueError(f"{host.name}: windows.requirements: {exc}") from exc
+        _names, keys = _feature_names(features, "windows.requirements")
     if not isinstance(min_memory_gb, int | float) or min_memory_gb < 0:
         raise OperationValueError(
             f"{host.name}: windows.requirements: min_memory_gb={min_memory_gb!r} is invalid"
@@ -613,4 +585,4 @@ def requirements(
     if not host.state.is_executing:
         # Visible in --dry too; the failing step below removes the host when the run executes.
         logger.warning(message)
-    yield _fail_host(message)
+    yield fail_host(message)

@@ -94,6 +94,21 @@ def render_script(name: str, params: Mapping[str, Any] | None = None) -> str:
     return f"{header}\n& {{\n{body}}} -InputJson {ps_quote(to_json(params or {}))}"
 
 
+def script_result(stdout_lines: list[str]) -> Any:
+    """The JSON document a script printed: its last stdout line, parsed; None when there is none.
+
+    A script prints one ``ConvertTo-Json -Compress`` line (the contract above); reading the last
+    line keeps a stray line an external program wrote before it from hiding the result.
+    """
+    text = "\n".join(stdout_lines).strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text.splitlines()[-1])
+    except json.JSONDecodeError:
+        return None
+
+
 @dataclass(frozen=True)
 class ScriptHeader:
     name: str

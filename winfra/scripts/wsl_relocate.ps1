@@ -53,9 +53,14 @@ if (-not (Test-Path -LiteralPath $wslExe)) {
 }
 
 function Format-WinfraArg {
+    # One argument of ProcessStartInfo.Arguments, parsed by the MSVCRT rules: whitespace needs
+    # quotes, and backslashes before the closing quote are doubled (2n backslashes + quote = n
+    # backslashes, end of argument), else "D:\wsl dir\" would swallow the quote and the next
+    # argument (https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments).
+    # A Windows path never holds a double quote; distro names are checked before any call.
     param([Parameter(Mandatory = $true)][string]$Value)
-    if ($Value -match '[\s"]') {
-        return '"' + $Value + '"'
+    if ($Value -match '\s') {
+        return '"' + ($Value -replace '(\\+)$', '$1$1') + '"'
     }
     return $Value
 }

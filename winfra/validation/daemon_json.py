@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from winfra.templating import find_template, render_template
+
 Target = Literal["engine", "desktop", "desktop-windows"]
 TARGETS: tuple[str, ...] = ("engine", "desktop", "desktop-windows")
 
@@ -306,30 +308,11 @@ def render(
         merged = {k: v for k, v in dflt.items() if v is not None}
         merged.update({k: v for k, v in cfg.items() if v is not None})
         return json.dumps(merged, indent=2, sort_keys=True)
-    import jinja2
-
-    path = _find_template(Path(template), search_dirs)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(path.parent)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    return env.get_template(path.name).render(config=cfg, defaults=dflt)
-
-
-def _find_template(template: Path, search_dirs: Iterable[str | Path]) -> Path:
-    if template.is_absolute():
-        if template.is_file():
-            return template
-        raise FileNotFoundError(f"daemon.json template {template} does not exist")
-    repo_root = Path(__file__).resolve().parent.parent.parent
-    candidates = [Path(d) / template for d in search_dirs] + [Path.cwd() / template, repo_root / template]
-    for cand in candidates:
-        if cand.is_file():
-            return cand
-    tried = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"daemon.json template {template} not found (looked in {tried})")
+    try:
+        path = find_template(template, search_dirs)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"daemon.json {exc}") from None
+    return render_template(path, {"config": cfg, "defaults": dflt})
 
 
 # -- validation ----------------------------------------------------------------------------------

@@ -1173,6 +1173,10 @@ class SimHost:
             self.registry.drop_volatile()
             self._derive_hypervisor()
             self.wsl.shutdown_all()
+            # The SCM starts Automatic (and Boot/System) services at boot
+            # (https://learn.microsoft.com/windows/win32/services/automatically-starting-services).
+            # Assumption (unsourced): every such service starts; a missing or failing binary is
+            # modelled only for dockerd (BOOT_HOOKS, winfra.sim.models.docker.engine_boot_hook).
             for svc in self.services.all():
                 svc.state = "Running" if svc.start_type in ("Automatic", "Boot", "System") else "Stopped"
             for u in self.users.users.values():

@@ -349,6 +349,9 @@ class WslExe:
         reg.set_value(sub, "DefaultUid", default_uid, REG_DWORD)
         reg.set_value(sub, "State", 1, REG_DWORD)
         reg.set_value(sub, "Version", 2, REG_DWORD)
+        # Assumption (unsourced): with no (valid) default, the newly registered distro becomes the
+        # default; with one, it does not (windows-facts A.6: an imported distro "is no longer the
+        # default"). Consistent with A.6's unregister auto-promotion, not verified in code.
         if not self._default_guid() or self.find_guid(self._default_guid()) is None:
             reg.set_value(self.key, "DefaultDistribution", guid, REG_SZ)
         found = self.find_guid(guid)
@@ -411,6 +414,8 @@ class WslExe:
         return ok("The operation completed successfully.\n")
 
     def set_default_version(self, version: int) -> WslRun:
+        # Registry effect: windows-facts A.1/A.5. Output text: assumption (unsourced); 2021 builds
+        # printed only the "key differences with WSL 2" pointer (microsoft/WSL#7004, Spanish).
         self.host.registry.set_value(self.key, "DefaultVersion", int(version), REG_DWORD)
         return ok("The operation completed successfully.\n")
 
@@ -523,6 +528,8 @@ class WslExe:
         if d is None:
             return fail(E_NOT_FOUND)
         if d.wsl_version == version:
+            # Assumption (unsourced): text and exit 0; no capture found (real WSL may exit -1 with
+            # WSL_E_VM_MODE_INVALID_STATE). Scripts check the version before converting.
             return ok("The distribution is already the requested version.\n")
         fs = self.host.fs
         base = normalize_path(d.base_path)

@@ -242,8 +242,9 @@ class _Relocation:
                 # The script checks Get-PSDrive first: Join-Path/Get-PSDrive on a drive that is not
                 # mounted throw "Cannot find drive" (PowerShell/PowerShell#4386).
                 raise PowerShellError(
-                    f"winfra: drive {drive}: does not exist on {self.host.os.computer_name}, so '{name}' cannot move to "
-                    f"{target}; choose a location on a mounted local drive. Nothing was changed."
+                    f"winfra: drive {drive}: does not exist on {self.host.os.computer_name}, so '{name}' "
+                    f"cannot move to {target}; choose a location on a mounted local drive. "
+                    "Nothing was changed."
                 )
             free = fs.free_bytes(drive)
             if free < amount:

@@ -2029,7 +2029,9 @@ def _wsl_list(state: _State, flags: list[str]) -> _Native:
     if verbose:
         if not distros:
             # WSL_E_DEFAULT_DISTRO_NOT_FOUND; printed without an "Error code:" line
-            # (WslClient.cpp Main) and exit -1 (windows-facts A.2).
+            # (WslClient.cpp Main) and exit -1 (windows-facts A.2). Note: captures from WSL 1.x/2.2
+            # (microsoft/WSL#9338, #11881) do end with "Error code: Wsl/WSL_E_DEFAULT_DISTRO_NOT_FOUND";
+            # the model's wsl.exe (models/wsl.py E_NO_DISTROS) prints it. Parse neither.
             return _wsl_fail(state, _NO_DISTROS)
         # Format "%s %-<maxLen+4>s%-16s%s\n" (windows-facts A.3).
         width = max(len("NAME"), *(len(d.name) for d in distros)) + 4
