@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyinfra.api.command import HiddenValue
 from pyinfra.api.exceptions import OperationValueError
 
 from winfra.facts.host import HostState
@@ -56,7 +57,9 @@ def target_user_arguments(host: Any, user: str | None) -> tuple[str, dict[str, A
     configured = data.get("winfra_user")
     password = data.get("winfra_user_password")
     if password and (not configured or account_key(str(configured)) == account_key(target)):
-        args["_su_password"] = password
+        # HiddenValue: pyinfra prints fact and operation arguments from -v up; a plain string
+        # would put the target user's password in the output (the connector unmasks it).
+        args["_su_password"] = password if isinstance(password, HiddenValue) else HiddenValue(str(password))
     return target, args
 
 
