@@ -10,9 +10,11 @@ pyinfra state callback (``BaseStateCallback``, pyinfra/api/state.py) once per ru
   failed (pyinfra then stops with "No hosts remaining!"), prints one block per host::
 
       --> winfra summary: 3 ok, 1 failed
-          [@winsim/devbox11] ok, 1 reboot
+          [@winsim/devbox11] devbox: ok, 1 reboot
               changed: Windows features; WSL; Docker Desktop; .wslconfig; move WSL distro Ubuntu
               versions: Windows 22631.4460, WSL 2.3.26.0, Docker Desktop 4.37.1, docker CLI 27.3.1
+          [@winsim/ctr2025] container_host: FAILED at winfra: preflight
+              error: preflight failed, nothing was changed: ...
 
 Data the deploy records in ``host.connector_data`` (it lasts for the run and survives reconnects):
 ``winfra_summary_role`` (role), ``winfra_versions`` (name -> version, from the verification step),
@@ -131,17 +133,24 @@ class _Collector(BaseStateCallback):
                 )
                 continue
             changed: list[str] = []
+            unfinished: str | None = None
             for op_hash in order:
                 op_data = state.ops.get(host, {}).get(op_hash)
                 if op_data is None:
                     continue
                 meta = op_data.operation_meta
-                if not meta.is_complete() or not meta.did_change():
-                    continue
                 name = ", ".join(sorted(state.get_op_meta(op_hash).names))
-                if not name.startswith(NOT_CHANGES_PREFIX):
+                if not meta.is_complete():
+                    unfinished = unfinished or name
+                    continue
+                if meta.did_change() and not name.startswith(NOT_CHANGES_PREFIX):
                     changed.append(name.removeprefix("winfra: "))
             failed = host in state.failed_hosts or host.name in self.failed_at
+            if not failed and unfinished is not None:
+                # The run stopped (an exception in an operation aborts every host in pyinfra) or
+                # this host left it: it did not get through its operations.
+                failed = True
+                self.failed_at.setdefault(host.name, f"{unfinished} (not run: the run stopped early)")
             out.append(
                 HostSummary(
                     name=host.name,
@@ -177,23 +186,23 @@ def format_summary(summaries: list[HostSummary]) -> list[str]:
         role = f" {s.role}" if s.role else ""
         if s.status == "ok":
             reboots = f", {s.reboots} reboot{'s' if s.reboots != 1 else ''}" if s.reboots else ", no reboot"
-            lines.append(f"    [{s.name}]{role}: ok{reboots}")
+            lines.append(f"[{s.name}]{role}: ok{reboots}")
             lines.append(
-                f"        changed: {'; '.join(s.changed) if s.changed else 'nothing (already converged)'}"
+                f"    changed: {'; '.join(s.changed) if s.changed else 'nothing (already converged)'}"
             )
         else:
-            lines.append(f"    [{s.name}]{role}: FAILED at {s.failed_at or 'an unknown step'}")
+            lines.append(f"[{s.name}]{role}: FAILED at {s.failed_at or 'an unknown step'}")
             if s.error:
                 first, *rest = s.error.splitlines()
-                lines.append(f"        error: {first}")
-                lines.extend(f"               {r.strip()}" for r in rest[:6])
+                lines.append(f"    error: {first}")
+                lines.extend(f"           {r.strip()}" for r in rest[:6])
             if s.changed:
-                lines.append(f"        changed before the failure: {'; '.join(s.changed)}")
+                lines.append(f"    changed before the failure: {'; '.join(s.changed)}")
             if s.reboots:
-                lines.append(f"        reboots: {s.reboots}")
+                lines.append(f"    reboots: {s.reboots}")
         if s.versions:
-            lines.append("        versions: " + ", ".join(f"{k} {v}" for k, v in s.versions.items()))
-        lines.extend(f"        note: {n}" for n in s.notes)
+            lines.append("    versions: " + ", ".join(f"{k} {v}" for k, v in s.versions.items()))
+        lines.extend(f"    note: {n}" for n in s.notes)
     return lines
 
 

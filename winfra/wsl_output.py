@@ -95,6 +95,21 @@ def error_name(code: str | None) -> str | None:
     return code.rsplit("/", 1)[-1]
 
 
+def _list_output_lines(data: bytes | str | list[str], command: str) -> list[str] | None:
+    """The lines of a ``wsl -l`` listing; None when the user has no distros.
+
+    "No installed distributions" (``WSL_E_DEFAULT_DISTRO_NOT_FOUND``, A.2) is a valid state; any
+    other error code raises :class:`WslOutputError`.
+    """
+    lines = output_lines(data)
+    code = error_code(lines)
+    if code is None:
+        return lines
+    if error_name(code) == "WSL_E_DEFAULT_DISTRO_NOT_FOUND":
+        return None
+    raise WslOutputError(f"{command} failed: {code}")
+
+
 @dataclass(frozen=True)
 class ListedDistro:
     """One row of ``wsl -l -v``."""
@@ -116,12 +131,9 @@ def parse_list_verbose(data: bytes | str | list[str]) -> list[ListedDistro]:
     "No installed distributions" (``WSL_E_DEFAULT_DISTRO_NOT_FOUND``, A.2) is a valid state and
     gives ``[]``; any other error output raises :class:`WslOutputError`.
     """
-    lines = output_lines(data)
-    code = error_code(lines)
-    if code is not None:
-        if error_name(code) == "WSL_E_DEFAULT_DISTRO_NOT_FOUND":
-            return []
-        raise WslOutputError(f"wsl -l -v failed: {code}")
+    lines = _list_output_lines(data, "wsl -l -v")
+    if lines is None:
+        return []
     header_at = None
     for index, line in enumerate(lines):
         words = line.split()
@@ -151,12 +163,9 @@ def parse_list_quiet(data: bytes | str | list[str]) -> list[str]:
 
     Empty output means no distros (``-q`` prints nothing then, A.2).
     """
-    lines = output_lines(data)
-    code = error_code(lines)
-    if code is not None:
-        if error_name(code) == "WSL_E_DEFAULT_DISTRO_NOT_FOUND":
-            return []
-        raise WslOutputError(f"wsl -l -q failed: {code}")
+    lines = _list_output_lines(data, "wsl -l -q")
+    if lines is None:
+        return []
     names = [line.strip() for line in lines if line.strip()]
     for name in names:
         if any(c.isspace() for c in name):

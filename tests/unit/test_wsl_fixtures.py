@@ -25,6 +25,7 @@ from pyinfra_testing.util import FakeState, create_host
 from winfra.facts import wsl as facts
 from winfra.operations import wsl as ops
 from winfra.powershell.scripts import parse_header, render_script
+from winfra.target_user import target_user_arguments
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -123,11 +124,14 @@ def test_password_travels_only_as_connector_argument() -> None:
     data = {"winrm_user": "winrm-admin", "winfra_user": "dev", "winfra_user_password": "fixture-secret"}
     host = create_host(state, facts={"wsl.WslDistros": {"user=dev": []}}, data=data)
     with ctx_state.use(state), ctx_host.use(host):
-        user, su = facts.target_user_arguments(host, None)
-        assert (user, su) == ("dev", {"_su_user": "dev", "_su_password": "fixture-secret"})
+        user, su = target_user_arguments(host, None)
+        # The password is a pyinfra HiddenValue (masked in -v output); the connector unmasks it.
+        password = su.pop("_su_password")
+        assert (user, su) == ("dev", {"_su_user": "dev"})
+        assert password.unmask() == "fixture-secret"
         # The WinRM user itself needs no run-as; another user without a configured password gets none.
-        assert facts.target_user_arguments(host, "WINRM-ADMIN") == ("WINRM-ADMIN", {})
-        assert facts.target_user_arguments(host, "other") == ("other", {"_su_user": "other"})
+        assert target_user_arguments(host, "WINRM-ADMIN") == ("WINRM-ADMIN", {})
+        assert target_user_arguments(host, "other") == ("other", {"_su_user": "other"})
 
 
 def test_every_fixture_directory_is_collected() -> None:
@@ -185,5 +189,5 @@ def test_winrm_user_from_host_state_when_not_in_host_data() -> None:
     host_state = {"windows": {"winrm_user": "WIN11-DEV\\winrm-admin"}}
     host = create_host(state, facts={"host.HostState": host_state}, data={"winfra_user": "dev"})
     with ctx_state.use(state), ctx_host.use(host):
-        assert facts.target_user_arguments(host, None) == ("dev", {"_su_user": "dev"})
-        assert facts.target_user_arguments(host, "winrm-admin") == ("winrm-admin", {})
+        assert target_user_arguments(host, None) == ("dev", {"_su_user": "dev"})
+        assert target_user_arguments(host, "winrm-admin") == ("winrm-admin", {})

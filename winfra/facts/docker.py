@@ -19,6 +19,7 @@ from typing import Any
 from pyinfra.api import FactBase
 
 from winfra.facts.host import HostStateFact, parse_json_output
+from winfra.facts.windows import is_server_product
 from winfra.powershell.scripts import render_script
 
 
@@ -226,7 +227,7 @@ class ContainerCompatibility(HostStateFact[dict]):
     def process_section(self, section: Any) -> dict:
         win = section or {}
         build = int(win.get("build") or 0)
-        is_server = (win.get("product_type") or "") in ("server", "domain_controller")
+        is_server = is_server_product(win.get("product_type"))
         images = compatibility(build, is_server)
         process_tag = next((i["tag"] for i in images if i["process"] and i["nanoserver_tag"]), None)
         smoke_tag = process_tag or next(

@@ -48,6 +48,13 @@ def is_home_edition(edition: str | None) -> bool:
     return bool(edition) and bool(_HOME_EDITION.match(edition or ""))
 
 
+def is_server_product(product_type: str | None) -> bool:
+    """Whether ``Win32_OperatingSystem.ProductType`` (as get_host_state names it) is a Server SKU:
+    2 domain controller or 3 server, not 1 workstation
+    (https://learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem)."""
+    return product_type in ("server", "domain_controller")
+
+
 def looks_like_vm(manufacturer: str | None, model: str | None) -> bool:
     return bool(_VM_MODEL.search(model or "")) or bool(_VM_MANUFACTURER.match(manufacturer or ""))
 
@@ -71,7 +78,7 @@ def normalize_windows_info(section: Any) -> dict[str, Any]:
     if not info:
         return info
     info.setdefault("max_envelope_size_kb", 500)
-    info["is_server"] = info.get("product_type") in ("server", "domain_controller")
+    info["is_server"] = is_server_product(info.get("product_type"))
     info["is_home"] = not info["is_server"] and is_home_edition(info.get("edition"))
     info["is_vm"] = looks_like_vm(info.get("manufacturer"), info.get("model"))
     return info

@@ -25,8 +25,6 @@ blindly rewrite daemon.json (shared/reference/anchors-and-winrm.md 2.1-2.4, 5 "B
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import json
 import ntpath
 import re
 from collections.abc import Iterable
@@ -45,9 +43,14 @@ from winfra.facts.docker import (
     DockerEngine,
     DockerUserConfig,
 )
-from winfra.facts.windows import OptionalFeatures, WindowsInfo
-from winfra.facts.wsl import WslInstallation
+from winfra.facts.windows import FEATURE_ENABLED, OptionalFeatures, WindowsInfo
+from winfra.facts.wsl import WslDistros, WslInstallation, find_distro
+from winfra.operations import windows as windows_ops
+from winfra.operations import wsl as wsl_ops
+from winfra.operations._steps import fail_host, run_script
 from winfra.powershell.scripts import render_script
+from winfra.target_user import account_key, resolve_target_user
+from winfra.transport.clixml import decode_stderr
 from winfra.validation.daemon_json import (
     DESKTOP_FILE_NAMES,
     ENGINE_CONFIG_PATH,
@@ -79,23 +82,17 @@ class DockerOperationError(OperationValueError):
 # =============================================================================================
 
 
-def _host_error(state: Any, host: Any, message: str) -> bool:
-    host.log_styled(message, fg="red", log_func=logger.error)
-    return False
+def _error_text(stderr_lines: list[str]) -> str:
+    """The message of a PowerShell error record, without its position lines ("At line:", "+ ").
 
-
-def _fail_host(message: str) -> FunctionCommand:
-    """Fail only this host, with a message naming the setting and the fix."""
-    return FunctionCommand(_host_error, (message,), {})
-
-
-def _error_text(stderr: str) -> str:
-    """The message of a PowerShell error record (CLIXML decoded by the connector, or raw)."""
-    text = stderr.strip()
-    found = re.findall(r'<S S="Error">(.*?)</S>', text)
-    if found:
-        text = "".join(found).replace("_x000D__x000A_", "\n")
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("+ ", "At line:"))]
+    The connector decodes CLIXML already; ``decode_stderr`` also covers output that reached us
+    raw (anchors-and-winrm.md section 3.4).
+    """
+    lines = [
+        ln
+        for ln in decode_stderr("\n".join(stderr_lines))
+        if ln.strip() and not ln.lstrip().startswith(("+ ", "At line:"))
+    ]
     return "\n".join(lines).strip() or "(no error text)"
 
 
@@ -103,21 +100,11 @@ def _run_script(
     state: Any, host: Any, script: str, params: dict[str, Any], timeout: float, what: str
 ) -> bool:
     """Run a shipped write script, log its JSON summary, fail the host with its error."""
-    ok, output = host.run_shell_command(
-        StringCommand(render_script(script, params)), _timeout=timeout, print_output=False, print_input=False
-    )
-    stdout = "\n".join(output.stdout_lines).strip()
+    ok, result, stderr = run_script(host, script, params, timeout=timeout)
     if not ok:
-        host.log_styled(
-            f"{host.name}: {what} failed: {_error_text(chr(10).join(output.stderr_lines))}",
-            fg="red",
-            log_func=logger.error,
-        )
+        host.log_styled(f"{what} failed: {_error_text(stderr)}", fg="red", log_func=logger.error)
         return False
-    try:
-        data = json.loads(stdout.splitlines()[-1]) if stdout else {}
-    except json.JSONDecodeError:
-        data = {}
+    data = result if isinstance(result, dict) else {}
     for line in _summarise(script, data, host):
         # Lines that ask the user to act are warnings; the rest is information.
         if line.startswith("!"):
@@ -210,10 +197,18 @@ def _check_dir(path: Any, setting: str) -> str:
     return path.strip().rstrip("\\")
 
 
-def _feature_ops() -> tuple[Any, Any]:
-    from winfra.operations.windows import feature, reboot_if_needed
+def _check_timeout(timeout: Any) -> int:
+    if not isinstance(timeout, int) or timeout < 5:
+        raise DockerOperationError(
+            f"{host.name}: timeout={timeout!r} must be an integer of at least 5 seconds"
+        )
+    return timeout
 
-    return feature, reboot_if_needed
+
+def _features_not_enabled(names: tuple[str, ...]) -> list[str]:
+    """Which of the optional features ``names`` are not ``Enabled`` on this host."""
+    optional = host.get_fact(OptionalFeatures) or {}
+    return [name for name in names if optional.get(name) != FEATURE_ENABLED]
 
 
 # =============================================================================================
@@ -272,10 +267,7 @@ def engine(
         raise DockerOperationError(f"{host.name}: service_name={service_name!r} is not a valid service name")
     if isolation not in ("process", "hyperv"):
         raise DockerOperationError(f"{host.name}: isolation={isolation!r} must be 'process' or 'hyperv'")
-    if not isinstance(timeout, int) or timeout < 5:
-        raise DockerOperationError(
-            f"{host.name}: timeout={timeout!r} must be an integer of at least 5 seconds"
-        )
+    _check_timeout(timeout)
     allowed = {"timeout", "delay", "connect_timeout", "poll_interval"}
     if reboot_options is not None and (not isinstance(reboot_options, dict) or set(reboot_options) - allowed):
         raise DockerOperationError(
@@ -287,23 +279,22 @@ def engine(
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_home"):
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: Windows containers do not run on {info.get('caption') or 'Windows Home'}; "
             "use Pro, Enterprise or Windows Server [windows-facts.md E]"
         )
         return
     build = int(info.get("build") or 0)
     if isolation == "process" and not info.get("is_server") and build < 17763:
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: isolation='process' on a Windows client needs build 17763+ (this host: {build}); "
             "pass isolation='hyperv' [windows-facts.md E]"
         )
         return
 
     features = ["containers"] + (["hyper-v"] if isolation == "hyperv" else [])
-    feature, reboot_if_needed = _feature_ops()
-    yield from feature._inner(features=features)
-    yield from reboot_if_needed._inner(features=features, **(reboot_options or {}))
+    yield from windows_ops.feature._inner(features=features)
+    yield from windows_ops.reboot_if_needed._inner(features=features, **(reboot_options or {}))
 
     eng = host.get_fact(DockerEngine)
     dockerd = ntpath.join(install_dir, "dockerd.exe")
@@ -427,10 +418,7 @@ def daemon_config(
         raise DockerOperationError(
             f"{host.name}: target={target!r} needs user= (whose %USERPROFILE%\\.docker to write)"
         )
-    if not isinstance(timeout, int) or timeout < 5:
-        raise DockerOperationError(
-            f"{host.name}: timeout={timeout!r} must be an integer of at least 5 seconds"
-        )
+    _check_timeout(timeout)
     text = _render_config(template, config, defaults)
 
     info = host.get_fact(WindowsInfo)
@@ -483,7 +471,7 @@ def daemon_config(
             )
             result = validate(text, static)
         else:
-            yield _fail_host(str(exc))
+            yield fail_host(str(exc))
             return
     for warning in result.warnings:
         logger.warning(f"{host.print_prefix}daemon.json: {warning}")
@@ -509,10 +497,6 @@ def daemon_config(
 # =============================================================================================
 # docker.desktop
 # =============================================================================================
-
-
-def _bare(name: str) -> str:
-    return name.split("\\")[-1].split("@")[0].lower()
 
 
 @operation()
@@ -580,26 +564,25 @@ def desktop(
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_server"):
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: Docker Desktop is not supported on {info.get('caption') or 'Windows Server'} "
             '("not supported on server versions of Windows", windows-facts.md B.7). Use docker.engine '
             "for the native engine instead"
         )
         return
     if info.get("is_home") and backend != "wsl-2":
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: backend={backend!r} needs Hyper-V / Windows containers, which "
             f"{info.get('caption') or 'Windows Home'} does not have; use backend='wsl-2' "
             "[windows-facts.md B.7]"
         )
         return
     if backend in ("hyper-v", "windows"):
-        optional = host.get_fact(OptionalFeatures) or {}
         # windows-facts.md B.7: the Hyper-V backend (and Windows containers) need the Hyper-V and
         # Containers features.
-        off = [n for n in ("Microsoft-Hyper-V", "Containers") if optional.get(n) != "Enabled"]
+        off = _features_not_enabled(("Microsoft-Hyper-V", "Containers"))
         if off:
-            yield _fail_host(
+            yield fail_host(
                 f"{host.name}: backend={backend!r} needs the {' and '.join(off)} feature(s) enabled; run "
                 "windows.feature(features=['hyper-v', 'containers']) and windows.reboot_if_needed() first "
                 "[windows-facts.md B.7]"
@@ -608,12 +591,12 @@ def desktop(
     if backend == "wsl-2":
         problem = _wsl2_not_ready()
         if problem:
-            yield _fail_host(f"{host.name}: Docker Desktop's WSL 2 backend needs WSL 2 ready: {problem}")
+            yield fail_host(f"{host.name}: Docker Desktop's WSL 2 backend needs WSL 2 ready: {problem}")
             return
 
     desk = host.get_fact(DockerDesktop)
-    members = {_bare(m) for m in ((desk.get("users_group") or {}).get("members") or [])}
-    missing_users = [u for u in users if _bare(u) not in members]
+    members = {account_key(m) for m in ((desk.get("users_group") or {}).get("members") or [])}
+    missing_users = [u for u in users if account_key(u) not in members]
     install = desk.get("version") != version
     if not install and not missing_users:
         host.noop(
@@ -657,7 +640,7 @@ def desktop(
 def _wsl2_not_ready() -> str | None:
     optional = host.get_fact(OptionalFeatures) or {}
     vmp = optional.get("VirtualMachinePlatform")
-    if vmp != "Enabled":
+    if vmp != FEATURE_ENABLED:
         return (
             f"the VirtualMachinePlatform feature is {vmp or 'missing'}; run "
             "windows.feature(features=['wsl']) "
@@ -703,48 +686,37 @@ def desktop_data_location(location: str, user: str):
 
         docker.desktop_data_location(location="D:\\\\docker-data", user="dev")
     """
-    from winfra.facts.wsl import WslDistros, target_user_arguments
-    from winfra.operations import wsl as wsl_ops
-
     if not isinstance(user, str) or not user.strip():
         raise DockerOperationError(
             f"{host.name}: desktop_data_location needs user= (whose Desktop data to move)"
         )
     target = wsl_ops.check_location(location, host.name, "docker-desktop-data")
-    try:
-        user_name, su = target_user_arguments(host, user)
-    except ValueError as exc:
-        raise DockerOperationError(f"{host.name}: user={user!r}: {exc}") from exc
+    user_name, su = resolve_target_user(host, user, DockerOperationError)
     desk = host.get_fact(DockerDesktop)
     if not desk.get("installed"):
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: Docker Desktop is not installed; install it with "
             f"docker.desktop(wsl_data_root={target!r}) to put its data there from the start"
         )
         return
     distros = host.get_fact(WslDistros, user=user_name, **su)
-    data = next((d for d in distros if d["name"].lower() == "docker-desktop-data"), None)
+    data = find_distro(distros, "docker-desktop-data")
     running = [
         d["name"]
         for d in distros
         if d["name"].lower().startswith("docker-desktop") and d.get("state") == "Running"
     ]
     if running:
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: Docker Desktop is running for {user_name} ({', '.join(running)} running); quit "
             "Docker Desktop first (a move while it runs corrupts the data, windows-facts.md B.6)"
         )
         return
     if data is not None:
-        inner = wsl_ops.distro_location._inner
-        if "allow_docker_desktop" not in inspect.signature(inner).parameters:
-            yield _fail_host(
-                f"{host.name}: moving docker-desktop-data needs wsl.distro_location's allow_docker_desktop "
-                "override, which this winfra version lacks"
-            )
-            return
         # The data-safe relocation (export/import or --manage --move, verified, rolled back on failure).
-        yield from inner(distro=data["name"], location=target, user=user_name, allow_docker_desktop=True)
+        yield from wsl_ops.distro_location._inner(
+            distro=data["name"], location=target, user=user_name, allow_docker_desktop=True
+        )
         return
 
     settings = host.get_fact(DockerDesktopSettings, user=user_name)
@@ -753,13 +725,13 @@ def desktop_data_location(location: str, user: str):
         host.noop(f"{user_name}'s Docker Desktop disk image location is already {target}")
         return
     if settings.get("settings_error"):
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: {settings.get('settings_path')} is not valid JSON ({settings['settings_error']}); "
             "Docker Desktop rewrites it at its next start, then run again"
         )
         return
     if settings.get("data_exists"):
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: {user_name}'s Docker Desktop (4.30+ layout) already has data in "
             f"{settings.get('data_vhdx')}. Only Docker Desktop moves it: Settings > Resources > Advanced > "
             f"Disk image location = {target} (customWslDistroDir; windows-facts.md B.6, "
@@ -805,33 +777,22 @@ def desktop_engine(engine: str, user: str, timeout: int = 120):
 
         docker.desktop_engine(engine="windows", user="dev")
     """
-    from winfra.facts.wsl import target_user_arguments
-
     if engine not in ("linux", "windows"):
         raise DockerOperationError(f"{host.name}: engine={engine!r} must be 'linux' or 'windows'")
     if not isinstance(user, str) or not user.strip():
         raise DockerOperationError(
             f"{host.name}: desktop_engine needs user= (whose Docker Desktop to switch)"
         )
-    if not isinstance(timeout, int) or timeout < 5:
-        raise DockerOperationError(
-            f"{host.name}: timeout={timeout!r} must be an integer of at least 5 seconds"
-        )
-    try:
-        user_name, su = target_user_arguments(host, user)
-    except ValueError as exc:
-        raise DockerOperationError(f"{host.name}: user={user!r}: {exc}") from exc
+    _check_timeout(timeout)
+    user_name, su = resolve_target_user(host, user, DockerOperationError)
     desk = host.get_fact(DockerDesktop)
     if not desk.get("installed"):
-        yield _fail_host(
-            f"{host.name}: Docker Desktop is not installed; install it with docker.desktop first"
-        )
+        yield fail_host(f"{host.name}: Docker Desktop is not installed; install it with docker.desktop first")
         return
     if engine == "windows":
-        optional = host.get_fact(OptionalFeatures) or {}
-        off = [n for n in ("Containers", "Microsoft-Hyper-V") if optional.get(n) != "Enabled"]
+        off = _features_not_enabled(("Containers", "Microsoft-Hyper-V"))
         if off:
-            yield _fail_host(
+            yield fail_host(
                 f"{host.name}: Docker Desktop's Windows engine needs the {' and '.join(off)} feature(s); run "
                 "windows.feature(features=['containers', 'hyper-v']) and windows.reboot_if_needed() first "
                 "[windows-facts.md B.7, C.3]"
@@ -841,7 +802,7 @@ def desktop_engine(engine: str, user: str, timeout: int = 120):
     docker_exe = ntpath.join(install_dir, "resources", "bin", "docker.exe")
     current = host.get_fact(DockerDesktopEngine, docker=docker_exe, **su)
     if not current.get("running"):
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: Docker Desktop is not running in {user_name}'s session, so its engine cannot be "
             "switched; Desktop starts at the user's next interactive logon (windows-facts.md B.8). "
             f"Run again once it runs ({current.get('error') or 'no answer'})"
@@ -892,7 +853,7 @@ def smoke_test(
     compat = host.get_fact(ContainerCompatibility)
     image = image or compat.get("smoke_test_image")
     if not image:
-        yield _fail_host(
+        yield fail_host(
             f"{host.name}: no Windows base image runs on build {compat.get('build')} [windows-facts.md E]"
         )
         return
@@ -906,23 +867,14 @@ def smoke_test(
 
 
 def _smoke(state: Any, host: Any, params: dict[str, Any], compat: dict[str, Any]) -> bool:
-    ok, output = host.run_shell_command(
-        StringCommand(render_script("docker_smoke_test", params)),
-        _timeout=params["timeout_s"] + 60,
-        print_output=False,
-        print_input=False,
-    )
-    text = "\n".join(output.stdout_lines).strip()
-    try:
-        data = json.loads(text.splitlines()[-1]) if text else {}
-    except json.JSONDecodeError:
-        data = {}
+    ok, result, stderr = run_script(host, "docker_smoke_test", params, timeout=params["timeout_s"] + 60)
+    data = result if isinstance(result, dict) else {}
     if ok and data.get("exit_code") == 0:
         logger.info(f"{host.print_prefix}{params['image']} ran: Windows containers work")
         return True
-    detail = data.get("output") or _error_text("\n".join(output.stderr_lines))
+    detail = data.get("output") or _error_text(stderr)
     host.log_styled(
-        f"{host.name}: smoke test failed: {explain_container_error(detail, compat)}",
+        f"smoke test failed: {explain_container_error(detail, compat)}",
         fg="red",
         log_func=logger.error,
     )

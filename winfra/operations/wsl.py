@@ -18,44 +18,35 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from pyinfra import host, logger, state
 from pyinfra.api import FunctionCommand, StringCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 
+from winfra.acquire import SHA256_RE, acquire, check_input
+from winfra.facts.windows import PendingReboot
 from winfra.facts.wsl import (
     WslConfig,
     WslDistros,
     WslInstallation,
     WslRelocationJournals,
     WslUserInfo,
-    normalize_windows_path,
-    target_user_arguments,
+    find_distro,
 )
+from winfra.operations.windows import FEATURES_REQUIRED, _record
 from winfra.powershell.scripts import render_script
-from winfra.runas import RunAsError, check_target_user
+from winfra.target_user import resolve_target_user
+from winfra.templating import find_template, render_template
 from winfra.validation.wslconfig import WslConfigError, validate_settings, validate_text
+from winfra.windows_paths import clean_windows_path, normalize_windows_path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 _DISTRO_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _ABS_DIR = re.compile(r"^[A-Za-z]:\\[^\\]")
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 # Free space the relocation leaves on the target volume beyond what it needs.
 RELOCATE_MARGIN_BYTES = 1024**3
 # The relocation copies a VHD twice (export, import): give it time.
 RELOCATE_TIMEOUT = 3600
-
-
-def _user(user: str | None) -> tuple[str, dict[str, Any]]:
-    try:
-        name, su = target_user_arguments(host, user)
-        check_target_user(name)
-    except (ValueError, RunAsError) as exc:
-        raise OperationValueError(f"{host.name}: user={user!r}: {exc}") from exc
-    return name, su
 
 
 def _distro_name(name: str, setting: str = "name") -> str:
@@ -64,10 +55,6 @@ def _distro_name(name: str, setting: str = "name") -> str:
             f"{host.name}: {setting}={name!r} is not a WSL distro name (letters, digits, '.', '_', '-')"
         )
     return name
-
-
-def _find(distros: list[dict], name: str) -> dict | None:
-    return next((d for d in distros if d["name"].lower() == name.lower()), None)
 
 
 # =============================================================================================
@@ -107,11 +94,15 @@ def installed(
     """
     if default_version not in (1, 2):
         raise OperationValueError(f"{host.name}: default_version={default_version!r}: use 1 or 2")
-    if source is not None and not (isinstance(sha256, str) and _SHA256.match(sha256)):
-        raise OperationValueError(
-            f"{host.name}: source={source!r} needs sha256= (64 hex digits of the MSI) so the file is verified"
-        )
-    name, su = _user(user)
+    if source is not None:
+        if not (isinstance(sha256, str) and SHA256_RE.match(sha256)):
+            raise OperationValueError(
+                f"{host.name}: source={source!r} needs sha256= (64 hex digits of the MSI) so the file is "
+                "verified"
+            )
+        # A bad source (plain http, a missing controller file) must fail before any fact is read.
+        check_input(source, sha256, allow_unverified=False, setting="source")
+    name, su = resolve_target_user(host, user)
     inst = host.get_fact(WslInstallation)
     kind = inst["kind"]
     needs_install = kind != "package" or (
@@ -120,8 +111,6 @@ def installed(
 
     if needs_install:
         if source is not None:
-            from winfra.acquire import acquire
-
             msi = yield from acquire(source, sha256, setting="source")
             yield StringCommand(
                 render_script("wsl_install", {"method": "msi", "msi_path": msi}), _timeout=1800
@@ -130,12 +119,10 @@ def installed(
             yield StringCommand(render_script("wsl_install", {"method": "wsl"}), _timeout=1800)
         # `wsl --install` enables VirtualMachinePlatform with dism /NoRestart (A.1): the deploy
         # needs it, so windows.reboot_if_needed() restarts when it is pending.
-        from winfra.operations.windows import FEATURES_REQUIRED, _record
-
         _record(FEATURES_REQUIRED).update({"VirtualMachinePlatform"})
         yield FunctionCommand(_report_reboot_need, (), {})
     else:
-        host.noop(f"WSL {inst['version'] or ''} is installed ({kind})".replace("  ", " "))
+        host.noop(f"WSL {inst['version'] + ' ' if inst['version'] else ''}is installed ({kind})")
 
     # HKCU Lxss DefaultVersion; when absent new distros get WSL2 (windows-facts A.5).
     info = host.get_fact(WslUserInfo, user=name, **su)
@@ -154,8 +141,6 @@ def installed(
 def _report_reboot_need(state: Any, host: Any) -> bool:
     """After an install: say whether Windows now waits for a restart (CBS RebootPending or a WSL
     feature in a *Pending state, windows-facts A.1/D.4), since wsl.exe exits 0 either way."""
-    from winfra.facts.windows import PendingReboot
-
     pending = host.get_fact(PendingReboot)
     why = [
         f"{name} is {st}"
@@ -178,21 +163,11 @@ def _report_reboot_need(state: Any, host: Any) -> bool:
 
 
 def _render_template(template: str, settings: dict[str, Any]) -> str:
-    path = Path(template)
-    if not path.is_absolute():
-        for base in (Path.cwd(), REPO_ROOT):
-            if (base / path).is_file():
-                path = base / path
-                break
-    if not path.is_file():
-        raise OperationValueError(f"{host.name}: template={template!r} does not exist")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(path.parent)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    return env.get_template(path.name).render(settings=settings)
+    try:
+        path = find_template(template)
+    except FileNotFoundError as exc:
+        raise OperationValueError(f"{host.name}: template={template!r} does not exist ({exc})") from exc
+    return render_template(path, {"settings": settings})
 
 
 @operation()
@@ -239,7 +214,7 @@ def config(
     except WslConfigError as exc:
         raise OperationValueError(f"{exc}\n{host.name}: (in the text rendered from {template})") from exc
 
-    name, su = _user(user)
+    name, su = resolve_target_user(host, user)
     current = host.get_fact(WslConfig, user=name, **su)
     old = current.get("content") if current.get("exists") else None
     if old is not None and old.replace("\r\n", "\n") == rendered and not current.get("bom"):
@@ -303,9 +278,9 @@ def distro_version(distro: str, version: int = 2, user: str | None = None):
     name = _distro_name(distro, "distro")
     if version not in (1, 2):
         raise OperationValueError(f"{host.name}: version={version!r}: use 1 or 2")
-    user_name, su = _user(user)
+    user_name, su = resolve_target_user(host, user)
     distros = host.get_fact(WslDistros, user=user_name, **su)
-    current = _find(distros, name)
+    current = find_distro(distros, name)
     if current is None:
         raise OperationValueError(f"{host.name}: {user_name} has no WSL distro named {name!r}")
     if current["version"] == version:
@@ -336,9 +311,7 @@ def check_location(location: str, host_name: str, name: str) -> str:
     """An absolute directory with at least one component below the drive, normalised for WSL."""
     if not isinstance(location, str) or not location.strip():
         raise OperationValueError(f"{host_name}: location must be a directory such as D:\\wsl\\{name}")
-    loc = location.strip().replace("/", "\\")
-    if loc.startswith("\\\\?\\"):
-        loc = loc[4:]
+    loc = clean_windows_path(location)
     if loc.startswith("\\\\"):
         raise OperationValueError(
             f"{host_name}: location={location!r}: a VHD cannot live on a network share; use a local "
@@ -401,11 +374,11 @@ def distro_location(
             "(docker/for-win#13550, windows-facts B.6); move it with docker.desktop_data_location"
         )
     target = check_location(location, host.name, name)
-    user_name, su = _user(user)
+    user_name, su = resolve_target_user(host, user)
 
     journals = host.get_fact(WslRelocationJournals, user=user_name, **su)
     distros = host.get_fact(WslDistros, user=user_name, **su)
-    current = _find(distros, name)
+    current = find_distro(distros, name)
     journal = journals.get(name)
 
     if journal is None:

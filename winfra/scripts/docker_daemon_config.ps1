@@ -34,6 +34,9 @@
       applies them when its engine restarts; an empty file crash-loops it (for-win#14700).
     * [IO.File]::Replace swaps the file atomically and keeps a backup
       (https://learn.microsoft.com/dotnet/api/system.io.file.replace).
+    * Restart-Service/Start-Service/Stop-Service write "WARNING: Waiting for service ... to start..."
+      every few seconds, and powershell.exe prints the warning stream on stdout next to the JSON
+      (https://github.com/PowerShell/PowerShell/issues/7989), hence -WarningAction SilentlyContinue.
     * Windows PowerShell 5.1 turns native stderr into terminating errors under
       $ErrorActionPreference = 'Stop' when redirected with 2>&1, so native calls run with
       'Continue' (https://github.com/PowerShell/PowerShell/issues/3996).
@@ -179,7 +182,7 @@ if ($null -ne $svc) {
     $since = Get-Date
     $startError = ''
     try {
-        Restart-Service -Name $svc.Name -Force
+        Restart-Service -Name $svc.Name -Force -WarningAction SilentlyContinue
     } catch {
         $startError = $_.Exception.Message
     }
@@ -196,7 +199,7 @@ if ($null -ne $svc) {
         }
         $restored = 'is running again'
         try {
-            Restart-Service -Name $svc.Name -Force
+            Restart-Service -Name $svc.Name -Force -WarningAction SilentlyContinue
         } catch {
             $restored = 'did not start either'
         }

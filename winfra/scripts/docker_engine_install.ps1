@@ -39,6 +39,10 @@
     * sc.exe delete removes a service registration
       (https://learn.microsoft.com/windows-server/administration/windows-commands/sc-delete).
     * Expand-Archive's progress bar is suppressed (anchors-and-winrm.md 2.3).
+    * Stop-Service/Start-Service print "WARNING: Waiting for service ..." on powershell.exe's
+      stdout, next to the JSON (https://github.com/PowerShell/PowerShell/issues/7989), hence
+      -WarningAction SilentlyContinue. Expand-Archive's value is discarded ($null =) so no
+      module version can add objects to stdout.
     * Native stderr under 'Stop' with 2>&1 (https://github.com/PowerShell/PowerShell/issues/3996).
 #>
 [CmdletBinding()]
@@ -100,15 +104,36 @@ function Get-DockerdVersion {
     return ''
 }
 
-function Get-ImageBinary {
+function Split-CommandLine {
     param(
-        [string]$ImagePath
+        [string]$CommandLine
     )
-    $raw = $ImagePath.Trim()
-    if ($raw.StartsWith('"')) {
-        return $raw.Substring(1, $raw.IndexOf('"', 1) - 1)
+    # An ImagePath as argv, with CommandLineToArgvW's quote and blank rules: the same split as
+    # winfra.facts.docker.split_command_line, so script and fact agree on binary and flags
+    # (https://learn.microsoft.com/windows/win32/api/shellapi/nf-shellapi-commandlinetoargvw).
+    $argv = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    $cur = New-Object -TypeName System.Text.StringBuilder
+    $quoted = $false
+    $hasToken = $false
+    foreach ($ch in $CommandLine.Trim().ToCharArray()) {
+        if ($ch -eq [char]'"') {
+            $quoted = -not $quoted
+            $hasToken = $true
+        } elseif ((($ch -eq [char]' ') -or ($ch -eq [char]"`t")) -and (-not $quoted)) {
+            if ($hasToken) {
+                $argv.Add($cur.ToString())
+                $null = $cur.Clear()
+                $hasToken = $false
+            }
+        } else {
+            $null = $cur.Append($ch)
+            $hasToken = $true
+        }
     }
-    return @($raw -split ' ')[0]
+    if ($hasToken) {
+        $argv.Add($cur.ToString())
+    }
+    return , $argv.ToArray()
 }
 
 $installDir = ([string]$in.install_dir).TrimEnd('\')
@@ -127,7 +152,7 @@ $staging = Join-Path -Path $parent -ChildPath ('.winfra-docker-' + $in.version)
 if (Test-Path -LiteralPath $staging) {
     Remove-Item -LiteralPath $staging -Recurse -Force
 }
-Expand-Archive -LiteralPath $zip -DestinationPath $staging -Force
+$null = Expand-Archive -LiteralPath $zip -DestinationPath $staging -Force
 $stagedDir = Join-Path -Path $staging -ChildPath 'docker'
 $stagedVersion = Get-DockerdVersion -Path (Join-Path -Path $stagedDir -ChildPath 'dockerd.exe')
 if ($stagedVersion -ne [string]$in.version) {
@@ -156,7 +181,7 @@ $result = [ordered]@{
 
 $svc = Get-CimInstance -ClassName Win32_Service -Filter ("Name='" + $serviceName + "'")
 if ($null -ne $svc -and $svc.State -ne 'Stopped') {
-    Stop-Service -Name $serviceName -Force
+    Stop-Service -Name $serviceName -Force -WarningAction SilentlyContinue
 }
 
 # Swap the binaries, keeping the previous ones for rollback.
@@ -197,22 +222,22 @@ if (-not $present) {
 # daemon.json, where it is validated); a different binary path means unregister first. Flags an
 # old registration baked in are dropped and reported, so the caller can move them to daemon.json.
 if ($null -ne $svc) {
-    $pathName = ([string]$svc.PathName).Trim()
-    $oldBinary = Get-ImageBinary -ImagePath $pathName
+    $argv = @(Split-CommandLine -CommandLine ([string]$svc.PathName))
+    $oldBinary = ''
+    if ($argv.Count -gt 0) {
+        $oldBinary = $argv[0]
+    }
+    # An unquoted ImagePath with a space reads as a different binary (as in the fact), so such a
+    # registration is replaced by a quoted one.
     if ($oldBinary.TrimEnd('\') -ne $dockerd) {
-        if ($pathName.StartsWith('"')) {
-            $rest = $pathName.Substring($pathName.IndexOf('"', 1) + 1)
-        } else {
-            $rest = $pathName.Substring($oldBinary.Length)
-        }
         $dropped = @()
         $skip = $false
-        foreach ($arg in @($rest -split ' ' | Where-Object { $_ })) {
+        foreach ($arg in @($argv | Select-Object -Skip 1)) {
             if ($skip) {
                 $skip = $false
             } elseif ($arg -eq '--service-name') {
                 $skip = $true
-            } elseif ($arg -ne '--run-service') {
+            } elseif (($arg -ne '--run-service') -and (-not $arg.StartsWith('--service-name='))) {
                 $dropped += $arg
             }
         }
@@ -237,7 +262,7 @@ if ($null -eq $svc) {
 # Start and verify; roll back to the previous binaries when the new engine does not answer.
 $startError = ''
 try {
-    Start-Service -Name $serviceName
+    Start-Service -Name $serviceName -WarningAction SilentlyContinue
 } catch {
     $startError = $_.Exception.Message
 }
@@ -248,7 +273,7 @@ if (-not $wait.Ok) {
         $why = $startError + ' ' + $why
     }
     if ($swapped.Count -gt 0 -and $previousVersion) {
-        Stop-Service -Name $serviceName -Force -ErrorAction SilentlyContinue
+        Stop-Service -Name $serviceName -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
         foreach ($name in $swapped) {
             $saved = Join-Path -Path $rollback -ChildPath $name
             if (Test-Path -LiteralPath $saved -PathType Leaf) {
@@ -257,7 +282,7 @@ if (-not $wait.Ok) {
         }
         $back = 'is running again'
         try {
-            Start-Service -Name $serviceName
+            Start-Service -Name $serviceName -WarningAction SilentlyContinue
         } catch {
             $back = 'did not start either'
         }
