@@ -55,10 +55,16 @@ def _stats(values: list[int]) -> str:
 
 
 def report(n: int, first: RunResult, second: RunResult) -> tuple[list[str], dict[str, Any]]:
-    lines = [f"N = {n}: converging run {first.wall_s:.1f}s (rc {first.returncode}), "
-             f"converged run {second.wall_s:.2f}s (rc {second.returncode})"]  # fmt: skip
+    run = f"{second.run_s:.2f}s" if second.run_s is not None else "?"
+    lines = [f"N = {n}: converging run {first.wall_s:.1f}s (rc {first.returncode}); converged run: "
+             f"process {second.wall_s:.2f}s, pyinfra CLI {run} (rc {second.returncode})"]  # fmt: skip
     counters = second.counters
-    figures: dict[str, Any] = {"n": n, "wall_s": second.wall_s, "ok": second.returncode == 0}
+    figures: dict[str, Any] = {
+        "n": n,
+        "wall_s": second.wall_s,
+        "run_s": second.run_s if second.run_s is not None else second.wall_s,
+        "ok": second.returncode == 0,
+    }
     if len(counters) != n:
         lines.append(f"  counters for {len(counters)} of {n} hosts (see the run output)")
     if not counters:
@@ -124,12 +130,16 @@ def main() -> int:
         print(f"  N={n:<3d} HTTP requests/host <= {MAX_REQUESTS}: {'ok' if ok_req else 'MISSED'} "
               f"(max {f['max_requests']});  powershell/host <= {MAX_LAUNCHES}: "
               f"{'ok' if ok_ps else 'MISSED'} (max {f['max_launches']})")  # fmt: skip
-    if 1 in results and 50 in results:
-        ratio = results[50]["wall_s"] / results[1]["wall_s"]
-        ok = ratio < MAX_WALL_RATIO_50_TO_1
-        failed |= not ok
-        print(f"  wall time 50 hosts / 1 host = {results[50]['wall_s']:.2f}s / {results[1]['wall_s']:.2f}s "
-              f"= {ratio:.1f}x (< {MAX_WALL_RATIO_50_TO_1:g}x): {'ok' if ok else 'MISSED'}")  # fmt: skip
+    if 1 in results and 50 in results and results[1]["ok"] and results[50]["ok"]:
+        # "process" includes the @winsim connector stopping its 50 in-process endpoints at exit,
+        # which only the simulator has; "pyinfra CLI" ends when the CLI returns.
+        for key, label in (("wall_s", "process"), ("run_s", "pyinfra CLI")):
+            ratio = results[50][key] / results[1][key]
+            ok = ratio < MAX_WALL_RATIO_50_TO_1
+            failed |= not ok
+            print(f"  wall time 50 hosts / 1 host ({label}) = {results[50][key]:.2f}s / "
+                  f"{results[1][key]:.2f}s = {ratio:.1f}x (< {MAX_WALL_RATIO_50_TO_1:g}x): "
+                  f"{'ok' if ok else 'MISSED'}")  # fmt: skip
     return 1 if failed else 0
 
 

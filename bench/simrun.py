@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+_STARTED = time.monotonic()
 REPO = Path(__file__).resolve().parent.parent
 SUMMARY_JSON_ENV = "WINFRA_SUMMARY_JSON"  # winfra.deploy_summary.SUMMARY_JSON_ENV
+RUN_TIME_KEY = "__run_s__"
 
 
 @dataclass
@@ -31,7 +33,10 @@ class RunResult:
     returncode: int
     stdout: str
     stderr: str
+    # Wall time of the child process, and from its start to the pyinfra CLI's exit (without the
+    # @winsim connector stopping its in-process endpoints at interpreter exit).
     wall_s: float
+    run_s: float | None = None
     # simulated host name (e.g. "devbox11") -> Counters.snapshot()
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)
     # winfra.deploy_summary.HostSummary as dicts, when the deploy wrote one
@@ -73,17 +78,19 @@ def run_pyinfra(
     )
     wall = time.monotonic() - started
     counters: dict[str, dict[str, Any]] = {}
+    run_s = None
     if counters_path.is_file():
         counters = json.loads(counters_path.read_text("utf-8"))
+        run_s = counters.pop(RUN_TIME_KEY, None)
         counters_path.unlink()
     summary = None
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text("utf-8"))
         summary_path.unlink()
-    return RunResult(proc.returncode, proc.stdout, proc.stderr, wall, counters, summary)
+    return RunResult(proc.returncode, proc.stdout, proc.stderr, wall, run_s, counters, summary)
 
 
-def _child(counters_out: str, pyinfra_args: list[str]) -> None:
+def _child(counters_out: str, pyinfra_args: list[str], started: float) -> None:
     import atexit
 
     # pyinfra_cli monkey-patches the standard library for gevent when imported (pyinfra_cli/__init__.py);
@@ -95,9 +102,12 @@ def _child(counters_out: str, pyinfra_args: list[str]) -> None:
     from winfra.connectors import winsim
 
     def dump() -> None:
-        data = {}
+        data: dict[str, Any] = {}
         for (_root, _name), served in list(winsim._SERVED.items()):
             data[served.sim.name] = served.sim.counters.snapshot()
+        # Seconds from the start of this process (imports included) to the CLI's exit, before the
+        # connector stops the simulated endpoints (teardown only the simulator has: RunResult.run_s).
+        data[RUN_TIME_KEY] = time.monotonic() - started
         Path(counters_out).write_text(json.dumps(data, indent=1, sort_keys=True), "utf-8")
 
     atexit.register(dump)
@@ -111,4 +121,4 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     if len(argv) < 3 or argv[0] != "--counters-out" or argv[2] != "--":
         sys.exit("usage: simrun.py --counters-out FILE -- <pyinfra arguments>")
-    _child(argv[1], argv[3:])
+    _child(argv[1], argv[3:], _STARTED)

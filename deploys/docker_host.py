@@ -50,6 +50,7 @@ from winfra.deploy_settings import (
     DockerHostSettings,
     SettingsError,
     common_reboot_batch,
+    role_for,
     settings_for,
 )
 from winfra.operations import docker, windows, wsl
@@ -89,15 +90,13 @@ def _load_settings() -> DockerHostSettings | None:
 
 def _role_reboot_batch(role: str) -> int:
     """The ``reboot_batch`` of this role's reboot step (one ``_parallel`` per operation)."""
-    values = []
-    for other in host.inventory:
-        try:
-            other_role = settings_for(other.name, other.data.dict(), other.groups).role
-        except SettingsError:
-            continue  # that host stops at its settings check and never reaches the reboot
-        if other_role == role:
-            values.append(other.data.get("reboot_batch"))
-    return common_reboot_batch(values)
+    # role_for does not validate: a host with bad data contributes its value but stops at its
+    # settings check before the reboot step (common_reboot_batch ignores non-integers).
+    return common_reboot_batch(
+        other.data.get("reboot_batch")
+        for other in host.inventory
+        if role_for(other.data.dict(), other.groups) == role
+    )
 
 
 # ---------------------------------------------------------------------------------------------

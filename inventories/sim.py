@@ -20,6 +20,7 @@ Credentials: the simulated accounts and their (synthetic) passwords are defined 
 they are read from there rather than repeated here. WINSIM_* environment variables override them.
 """
 
+import functools
 import os
 from typing import Any
 
@@ -67,14 +68,21 @@ def _account(profile: str, user: str) -> tuple[str, str | None]:
     env = os.environ.get("WINSIM_PASSWORD_" + user.upper().replace("-", "_"))
     if env:
         return user, env
+    return user, _profile_password(profile, user)
+
+
+@functools.cache
+def _profile_password(profile: str, user: str) -> str | None:
+    # Cached: parsing a profile's YAML costs ~15 ms, and a large simulated fleet
+    # (WINFRA_SIM_FLEET) would parse the same few profiles once per host and account.
     try:
         from winfra.sim.models.profile import load_profile
 
         users = load_profile(profile).get("users") or {}
         password = (users.get(user) or {}).get("password")
-        return user, str(password) if password is not None else None
+        return str(password) if password is not None else None
     except (ImportError, ValueError, OSError):
-        return user, None
+        return None
 
 
 def _seed_distro(name: str, profile: str, overrides: dict[str, Any], user: str, distro: str) -> None:

@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pyinfra.api import FactBase, FileUploadCommand, StringCommand
+from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.exceptions import OperationValueError
 
-from winfra.facts.host import parse_json_output
+from winfra.facts.host import JsonScriptFact
 from winfra.powershell.scripts import render_script
 
 logger = logging.getLogger("winfra.acquire")
@@ -118,8 +118,8 @@ def check_sha256(sha256: str | None, *, allow_unverified: bool, host_name: str, 
     if sha256:
         if not isinstance(sha256, str) or not SHA256_RE.match(sha256.strip()):
             raise AcquireError(
-                f"{host_name}: {setting}_sha256={sha256!r} is not a SHA-256 (64 hex digits); copy it from "
-                "the publisher's release notes or run Get-FileHash on a trusted copy"
+                f"{host_name}: sha256={sha256!r} (for {setting}) is not a SHA-256 (64 hex digits); copy it "
+                "from the publisher's release notes or run Get-FileHash on a trusted copy"
             )
         return sha256.strip().lower()
     if not allow_unverified:
@@ -150,14 +150,11 @@ def local_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-class CachedFile(FactBase[dict]):
+class CachedFile(JsonScriptFact[dict]):
     """Whether ``path`` is in the host's installer cache: ``{path, exists, size, sha256}``."""
 
     def command(self, path: str) -> str:
         return render_script("cached_file", {"path": path})
-
-    def process(self, output: list[str]) -> dict:
-        return parse_json_output(output, "CachedFile")
 
 
 def check_input(

@@ -15,6 +15,8 @@ the two in sync.
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -465,6 +467,13 @@ def _daemon_config(check: _Checker) -> dict[str, Any]:
     return {str(k): v for k, v in raw.items()}
 
 
+@functools.lru_cache(maxsize=64)
+def _render_daemon_json(config_json: str, defaults_json: str) -> str:
+    from winfra.validation.daemon_json import render
+
+    return render(DAEMON_TEMPLATE, json.loads(config_json), json.loads(defaults_json))
+
+
 def _check_daemon_json(check: _Checker, settings: DockerHostSettings) -> None:
     """Render templates/daemon.json.j2 and validate it as far as the controller can.
 
@@ -475,10 +484,14 @@ def _check_daemon_json(check: _Checker, settings: DockerHostSettings) -> None:
     """
     if settings.role == "devbox" and not settings.daemon_config:
         return  # dev boxes: the file is managed only when docker_daemon_config is set
-    from winfra.validation.daemon_json import DaemonJsonContext, DaemonJsonError, render, validate
+    from winfra.validation.daemon_json import DaemonJsonContext, DaemonJsonError, validate
 
     try:
-        text = render(DAEMON_TEMPLATE, settings.daemon_config, settings.daemon_defaults)
+        # Hosts of a fleet usually share one config: render it once (jinja2 compiles per call).
+        text = _render_daemon_json(
+            json.dumps(settings.daemon_config, sort_keys=True),
+            json.dumps(settings.daemon_defaults, sort_keys=True),
+        )
     except Exception as exc:  # jinja2 or JSON errors from a value the template cannot render
         check.problem("docker_daemon_config", f"{DAEMON_TEMPLATE} does not render: {exc}", "fix the value")
         return
@@ -512,6 +525,19 @@ def _unknown_keys(check: _Checker) -> None:
             close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
             hint = f"did you mean {close[0]}?" if close else "see docs/README-draft.md for the known keys"
             check.problem(key, "unknown setting", hint)
+
+
+def role_for(data: Mapping[str, Any], groups: Iterable[str] = ()) -> str | None:
+    """The host's role without validating anything else (None when unset or ambiguous).
+
+    Cheap enough to call for every host of a large inventory (the deploy does, per host, to find
+    the ``reboot_batch`` of a role).
+    """
+    explicit = data.get("winfra_role")
+    if explicit is not None:
+        return explicit if explicit in ROLES else None
+    implied = {ROLE_GROUPS[g] for g in groups if g in ROLE_GROUPS}
+    return implied.pop() if len(implied) == 1 else None
 
 
 def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] = ()) -> DockerHostSettings:

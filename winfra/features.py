@@ -111,6 +111,7 @@ WSL_ALIASES = ("wsl", "wsl2")
 
 
 def known_names() -> list[str]:
+    """Every feature name :func:`expand_aliases` accepts, for error messages."""
     return sorted([*ALIASES, *WSL_ALIASES])
 
 

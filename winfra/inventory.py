@@ -22,7 +22,8 @@ all.vars < group vars < host vars into each host's data (pyinfra's own precedenc
 over group data). Passwords are refused in the file: secrets come from environment variables
 (see ``env_secret`` and inventories/lab.py).
 
-Every error names the file, the line, the group/host and the key.
+Every error names the file and the group, host or key at fault (and the line, where the YAML
+parser or a duplicate key gives one).
 """
 
 from __future__ import annotations

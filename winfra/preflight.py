@@ -15,6 +15,8 @@ from typing import Any
 
 from pyinfra.api.exceptions import OperationError
 
+from winfra.features import WINDOWS_11_BUILD
+
 GIB = 1024**3
 
 # Windows 10 2004 (build 19041) is the oldest Windows `wsl --install` (and so WSL2 as winfra
@@ -25,7 +27,6 @@ WSL2_MIN_BUILD = 19041
 # (windows-facts.md B.7, docker/docs windows-install.md).
 DESKTOP_MIN_WIN10_BUILD = 19045
 DESKTOP_MIN_WIN11_BUILD = 22631
-WINDOWS_11_BUILD = 22000
 # TotalPhysicalMemory is what Windows can use: installed RAM minus firmware and graphics
 # reservations. When the installed size is unknown, allow this much below the threshold.
 USABLE_MEMORY_SLACK = 0.94

@@ -21,6 +21,25 @@ from winfra.facts.host import HostState
 from winfra.runas import RunAsError, check_target_user
 
 
+class MaskedPassword(HiddenValue, str):
+    """A target user's password as the ``_su_password`` argument.
+
+    pyinfra prints fact and operation arguments from -v up, so the password must print masked
+    (a :class:`HiddenValue`); pyinfra also type-checks ``_su_password`` as ``str`` and refuses a
+    bare HiddenValue (pyinfra/api/arguments.py), so it is a ``str`` too. The connector unmasks it.
+    """
+
+    def __new__(cls, secret: str) -> MaskedPassword:
+        return str.__new__(cls, secret)
+
+    def __init__(self, secret: str) -> None:
+        HiddenValue.__init__(self, secret)
+
+    def __format__(self, spec: str) -> str:
+        # str.__format__ would print the secret in f-strings and str.format().
+        return format(str(self.masked_value), spec)
+
+
 def account_key(name: str) -> str:
     """The account part of ``DOMAIN\\name``, ``.\\name`` or ``name@REALM``, lower case.
 
@@ -57,9 +76,9 @@ def target_user_arguments(host: Any, user: str | None) -> tuple[str, dict[str, A
     configured = data.get("winfra_user")
     password = data.get("winfra_user_password")
     if password and (not configured or account_key(str(configured)) == account_key(target)):
-        # HiddenValue: pyinfra prints fact and operation arguments from -v up; a plain string
-        # would put the target user's password in the output (the connector unmasks it).
-        args["_su_password"] = password if isinstance(password, HiddenValue) else HiddenValue(str(password))
+        # Masked: pyinfra prints fact and operation arguments from -v up (see MaskedPassword).
+        secret = password.unmask() if isinstance(password, HiddenValue) else str(password)
+        args["_su_password"] = MaskedPassword(secret)
     return target, args
 
 

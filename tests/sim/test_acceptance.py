@@ -254,6 +254,7 @@ def test_verification_suite_passes_on_the_converged_lab(lab: Lab) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout.splitlines()[-1], proc.stdout[-2000:]
 
 
 def test_dry_diff_lists_changes_and_changes_nothing(lab: Lab) -> None:

@@ -274,3 +274,12 @@ def test_daemon_config_validated_against_the_target_engine() -> None:
 def test_wsl_settings_checked_by_wsl_rules() -> None:
     msgs = problems("h", devbox(wsl_settings={"wsl2": {"memory": "1.5GB"}}), ("devboxes",))
     assert any("wsl_settings" in m and "memory" in m for m in msgs)
+
+
+def test_role_for_is_the_cheap_role_lookup() -> None:
+    from winfra.deploy_settings import role_for
+
+    assert role_for({}, ["devboxes"]) == "devbox"
+    assert role_for({"winfra_role": "container_host"}, ["devboxes"]) == "container_host"
+    assert role_for({"winfra_role": "kvm"}, []) is None
+    assert role_for({}, ["devboxes", "container_hosts"]) is None

@@ -23,7 +23,6 @@ What it does for pyinfra (pyinfra3-notes.md §1.5-1.8, §6 checklist):
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -41,7 +40,7 @@ from pyinfra.connectors.util import CommandOutput, OutputLine
 from typing_extensions import TypedDict
 
 from winfra.powershell import wire
-from winfra.powershell.scripts import is_read_only, parse_header
+from winfra.powershell.scripts import is_read_only, parse_header, script_result
 from winfra.transport.base import (
     AuthenticationFailed,
     PowerShellSession,
@@ -320,10 +319,7 @@ class WinRMConnector(BaseConnector):
     @staticmethod
     def _read_host_info(result: Result) -> dict[str, Any]:
         """hostname/build/elevated/max_envelope_size_kb from the ``windows`` section (may be null)."""
-        try:
-            data = json.loads("\n".join(result.stdout_lines))
-        except json.JSONDecodeError:
-            return {}
+        data = script_result(result.stdout_lines)
         windows = data.get("windows") if isinstance(data, dict) else None
         if not isinstance(windows, dict):
             return {}

@@ -12,35 +12,58 @@ C.2 (flags baked into the service's ImagePath), C.4 (daemon.json path, BOM), E (
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from pyinfra.api import FactBase
-
-from winfra.facts.host import HostStateFact, parse_json_output
+from winfra.facts.host import HostStateFact, JsonScriptFact
 from winfra.facts.windows import is_server_product
 from winfra.powershell.scripts import render_script
+from winfra.validation.daemon_json import read_existing
 
 
 def split_command_line(command_line: str) -> list[str]:
-    """Split a service ImagePath into argv (CommandLineToArgvW rules for quotes and spaces;
-    https://learn.microsoft.com/windows/win32/api/shellapi/nf-shellapi-commandlinetoargvw)."""
+    """Split a service ImagePath into argv, by the Microsoft C runtime rules
+    (https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments).
+
+    Blanks outside quotes separate arguments. The program name (argv[0]) ends at the closing
+    quote and its backslashes are literal. Elsewhere 2n backslashes before a quote give n
+    backslashes and the quote toggles quoting; 2n+1 give n backslashes and a literal quote; other
+    backslashes are literal.
+    """
+    text = (command_line or "").strip()
     out: list[str] = []
     cur: list[str] = []
     quoted = False
     has_token = False
-    for ch in (command_line or "").strip():
-        if ch == '"':
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and out:
+            end = i
+            while end < len(text) and text[end] == "\\":
+                end += 1
+            count = end - i
+            if end < len(text) and text[end] == '"':
+                cur.append("\\" * (count // 2))
+                if count % 2:
+                    cur.append('"')
+                    end += 1
+            else:
+                cur.append("\\" * count)
+            has_token = True
+            i = end
+            continue
+        if char == '"':
             quoted = not quoted
             has_token = True
-        elif ch in " \t" and not quoted:
+        elif char in " \t" and not quoted:
             if has_token:
                 out.append("".join(cur))
                 cur, has_token = [], False
         else:
-            cur.append(ch)
+            cur.append(char)
             has_token = True
+        i += 1
     if has_token:
         out.append("".join(cur))
     return out
@@ -141,14 +164,7 @@ class DockerEngine(HostStateFact[dict]):
         config = dict(engine.get("config") or {})
         data, error = None, None
         if config.get("exists"):
-            text = config.get("content") or ""
-            try:
-                parsed = json.loads(text[1:] if text.startswith("\ufeff") else text)
-                data = parsed if isinstance(parsed, dict) else None
-                if data is None:
-                    error = "not a JSON object"
-            except json.JSONDecodeError as exc:
-                error = str(exc)
+            data, _bom, error = read_existing(config.get("content") or "")
         config["data"] = data
         config["parse_error"] = error
         return {
@@ -163,6 +179,8 @@ class DockerEngine(HostStateFact[dict]):
 
     @staticmethod
     def service(engine: dict, name: str) -> dict | None:
+        """The service called ``name`` in a DockerEngine value; the SCM compares service names without
+        case (https://learn.microsoft.com/windows/win32/api/winsvc/nf-winsvc-createservicew)."""
         return next(
             (s for s in engine.get("services") or [] if (s["name"] or "").lower() == name.lower()), None
         )
@@ -248,7 +266,7 @@ class ContainerCompatibility(HostStateFact[dict]):
 # -- per-user Docker Desktop config files ----------------------------------------------------------
 
 
-class DockerUserConfig(FactBase[dict]):
+class DockerUserConfig(JsonScriptFact[dict]):
     """A user's Docker Desktop daemon file: ``%USERPROFILE%\\.docker\\daemon.json`` (Linux
     engine) or ``windows-daemon.json`` (Windows containers) (windows-facts B.5).
 
@@ -259,11 +277,8 @@ class DockerUserConfig(FactBase[dict]):
     def command(self, user: str, file_name: str) -> str:
         return render_script("docker_user_config", {"user": user, "file_name": file_name})
 
-    def process(self, output: list[str]) -> dict:
-        return parse_json_output(output, "DockerUserConfig")
 
-
-class DockerDesktopSettings(FactBase[dict]):
+class DockerDesktopSettings(JsonScriptFact[dict]):
     """Where a user's Docker Desktop keeps its WSL data (windows-facts B.5, B.6).
 
     Returns ``{"user", "profile", "settings_path", "settings_exists", "custom_dir"
@@ -273,11 +288,8 @@ class DockerDesktopSettings(FactBase[dict]):
     def command(self, user: str) -> str:
         return render_script("docker_desktop_settings", {"user": user})
 
-    def process(self, output: list[str]) -> dict:
-        return parse_json_output(output, "DockerDesktopSettings")
 
-
-class DockerDesktopEngine(FactBase[dict]):
+class DockerDesktopEngine(JsonScriptFact[dict]):
     """The engine the target user's running Docker Desktop serves (windows-facts B.6, B.8).
 
     Run as that user (``_su_user``). Returns ``{"running": bool, "os_type": "linux" | "windows"
@@ -287,6 +299,3 @@ class DockerDesktopEngine(FactBase[dict]):
 
     def command(self, docker: str) -> str:
         return render_script("docker_desktop_engine_state", {"docker": docker})
-
-    def process(self, output: list[str]) -> dict:
-        return parse_json_output(output, "DockerDesktopEngine")

@@ -30,6 +30,15 @@ def parse_json_output(output: list[str], fact_name: str) -> Any:
         raise FactProcessError(f"{fact_name}: the script did not print JSON ({exc}): {text[:200]!r}") from exc
 
 
+class JsonScriptFact(FactBase[T], Generic[T]):
+    """Base of the facts that run their own read script and return its JSON document as is."""
+
+    abstract = True
+
+    def process(self, output: list[str]) -> T:
+        return parse_json_output(output, type(self).__name__)
+
+
 class HostStateFact(FactBase[T], Generic[T]):
     """Base of the facts that are one section of ``get_host_state``'s output."""
 
@@ -45,6 +54,7 @@ class HostStateFact(FactBase[T], Generic[T]):
         return self.process_section(data.get(self.section))
 
     def process_section(self, section: Any) -> T:
+        """This fact's value from its section of the output (None when the section is missing)."""
         return section
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import ntpath
 import re
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 from pyinfra import host, logger, state
@@ -227,7 +227,7 @@ def engine(
     allow_unverified: bool = False,
     timeout: int = 120,
     reboot_options: dict[str, Any] | None = None,
-):
+) -> Generator[Any, Any, None]:
     """
     Install or upgrade the native Docker engine (Windows containers) from a static zip.
 
@@ -264,7 +264,10 @@ def engine(
     version = _check_version(version, "version")
     install_dir = _check_dir(install_dir, "install_dir")
     if not isinstance(service_name, str) or not SERVICE_NAME_RE.match(service_name):
-        raise DockerOperationError(f"{host.name}: service_name={service_name!r} is not a valid service name")
+        raise DockerOperationError(
+            f"{host.name}: service_name={service_name!r} is not a valid service name; use 1 to 80 letters, "
+            "digits, '_', '.' or '-' (default 'docker')"
+        )
     if isolation not in ("process", "hyperv"):
         raise DockerOperationError(f"{host.name}: isolation={isolation!r} must be 'process' or 'hyperv'")
     _check_timeout(timeout)
@@ -275,7 +278,9 @@ def engine(
         )
 
     # Bad source/sha256 must fail before the feature step changes anything.
-    check_input(source, sha256, allow_unverified=allow_unverified, file_name=f"docker-{version}.zip")
+    _source, expected = check_input(
+        source, sha256, allow_unverified=allow_unverified, file_name=f"docker-{version}.zip"
+    )
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_home"):
@@ -316,7 +321,6 @@ def engine(
             + (f" (dropping {' '.join(svc['flags'])}: move them to daemon.json)" if svc["flags"] else "")
         )
 
-    expected = sha256.strip().lower() if isinstance(sha256, str) and sha256.strip() else None
     # The cache name is fixed: Expand-Archive only accepts a .zip name, whatever the URL looks like.
     zip_path = yield from acquire(
         source,
@@ -378,7 +382,7 @@ def daemon_config(
     create_group: bool = True,
     defaults: dict[str, Any] | None = None,
     timeout: int = 60,
-):
+) -> Generator[Any, Any, None]:
     """
     Manage ``daemon.json``: validated on the controller, written atomically without BOM, applied
     only when it changed, rolled back when dockerd does not come back.
@@ -512,7 +516,7 @@ def desktop(
     users: Iterable[str] = (),
     allow_unverified: bool = False,
     timeout: int = 1800,
-):
+) -> Generator[Any, Any, None]:
     """
     Install or upgrade Docker Desktop on a Windows 10/11 dev box, and grant users access.
 
@@ -560,7 +564,9 @@ def desktop(
     if isinstance(users, str):
         users = [users]
     users = [u.strip() for u in users if isinstance(u, str) and u.strip()]
-    check_input(source, sha256, allow_unverified=allow_unverified, file_name="Docker Desktop Installer.exe")
+    _source, expected = check_input(
+        source, sha256, allow_unverified=allow_unverified, file_name="Docker Desktop Installer.exe"
+    )
 
     info = host.get_fact(WindowsInfo)
     if info.get("is_server"):
@@ -623,7 +629,6 @@ def desktop(
             args.append(f"--windows-containers-default-data-root={windows_containers_data_root}")
         if always_run_service:
             args.append("--always-run-service")
-        expected = sha256.strip().lower() if isinstance(sha256, str) and sha256.strip() else None
         path = yield from acquire(
             source,
             expected,
@@ -664,7 +669,7 @@ def _wsl2_not_ready() -> str | None:
 
 
 @operation()
-def desktop_data_location(location: str, user: str):
+def desktop_data_location(location: str, user: str) -> Generator[Any, Any, None]:
     """
     Put Docker Desktop's WSL data (images, volumes) at ``location``, by documented means only.
 
@@ -756,7 +761,7 @@ def desktop_data_location(location: str, user: str):
 
 
 @operation()
-def desktop_engine(engine: str, user: str, timeout: int = 120):
+def desktop_engine(engine: str, user: str, timeout: int = 120) -> Generator[Any, Any, None]:
     """
     Switch a user's Docker Desktop to the Linux or the Windows containers engine.
 
@@ -828,7 +833,7 @@ def desktop_engine(engine: str, user: str, timeout: int = 120):
 @operation(is_idempotent=False)
 def smoke_test(
     image: str | None = None, isolation: str | None = None, docker: str | None = None, timeout: int = 600
-):
+) -> Generator[Any, Any, None]:
     """
     Run a Windows container matched to the host build, and explain a mismatch.
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import gevent
@@ -84,7 +84,8 @@ class RebootProbeError(OSError):
 # =============================================================================================
 
 
-def _record(key: str) -> set[str]:
+def run_record(key: str) -> set[str]:
+    """The set of feature names this run keeps under ``host.connector_data[key]`` (see above)."""
     value = host.connector_data.get(key)
     if not isinstance(value, set):
         value = set(value or ())
@@ -137,7 +138,9 @@ def _payload_removed(target: FeatureTarget, state: Any) -> bool:
 
 
 @operation()
-def feature(features: str | Iterable[str], present: bool = True, source: str | None = None):
+def feature(
+    features: str | Iterable[str], present: bool = True, source: str | None = None
+) -> Generator[Any, Any, None]:
     """
     Enable (or disable) Windows features: optional features on a client, roles on Windows Server.
 
@@ -193,7 +196,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
         return
 
     if present:
-        _record(FEATURES_REQUIRED).update(t.name for t in targets)
+        run_record(FEATURES_REQUIRED).update(t.name for t in targets)
 
     to_change: list[FeatureTarget] = []
     notes: list[str] = []
@@ -251,7 +254,7 @@ def feature(features: str | Iterable[str], present: bool = True, source: str | N
     )
     # Runs once the command succeeded (execution stage): remember what this run changed, which
     # is what reboot_if_needed may reboot for.
-    _record(FEATURES_CHANGED).update(t.name for t in to_change)
+    run_record(FEATURES_CHANGED).update(t.name for t in to_change)
 
 
 # =============================================================================================
@@ -388,7 +391,9 @@ def _wait_for_reboot(
             host.connector_data[CONNECT_TIMEOUT] = saved_timeout
 
 
-def _reboot_commands(timeout: float, delay: int, message: str, connect_timeout: float, poll_interval: float):
+def _reboot_commands(
+    timeout: float, delay: int, message: str, connect_timeout: float, poll_interval: float
+) -> Iterator[FunctionCommand]:
     yield FunctionCommand(_capture_boot_time, (), {})
     yield FunctionCommand(_issue_restart, (delay, message), {})
     yield FunctionCommand(_wait_for_reboot, (timeout, connect_timeout, poll_interval), {})
@@ -428,7 +433,7 @@ def reboot(
     message: str = DEFAULT_REBOOT_MESSAGE,
     connect_timeout: float = 5.0,
     poll_interval: float = 1.0,
-):
+) -> Generator[Any, Any, None]:
     """
     Restart Windows and wait until it is back and ready.
 
@@ -460,7 +465,7 @@ def reboot_if_needed(
     delay: int = 2,
     connect_timeout: float = 5.0,
     poll_interval: float = 1.0,
-):
+) -> Generator[Any, Any, None]:
     """
     Restart Windows only when a pending reboot matters to this deploy; at most once per run.
 
@@ -485,11 +490,11 @@ def reboot_if_needed(
         windows.reboot_if_needed()
     """
     _check_reboot_args(timeout, delay, DEFAULT_REBOOT_MESSAGE, connect_timeout, poll_interval)
-    needed: set[str] = set(_record(FEATURES_REQUIRED))
+    needed: set[str] = set(run_record(FEATURES_REQUIRED))
     if features is not None:
         names, _keys = _feature_names(features, "windows.reboot_if_needed")
         needed.update(t.name for t in resolve(names, host.get_fact(WindowsInfo)))
-    changed = _record(FEATURES_CHANGED)
+    changed = run_record(FEATURES_CHANGED)
 
     pending = host.get_fact(PendingReboot)
     why: list[str] = []
@@ -535,7 +540,7 @@ def requirements(
     windows_containers: bool = False,
     features: str | Iterable[str] | None = None,
     min_memory_gb: float = 4.0,
-):
+) -> Generator[Any, Any, None]:
     """
     Preflight: fail this host, changing nothing, when it cannot get what the deploy asks for.
 
@@ -563,7 +568,8 @@ def requirements(
         _names, keys = _feature_names(features, "windows.requirements")
     if not isinstance(min_memory_gb, int | float) or min_memory_gb < 0:
         raise OperationValueError(
-            f"{host.name}: windows.requirements: min_memory_gb={min_memory_gb!r} is invalid"
+            f"{host.name}: windows.requirements: min_memory_gb={min_memory_gb!r} must be a number of GB "
+            "of at least 0, e.g. 8"
         )
     implied = wants_for_features(keys)
     wants = Wants(

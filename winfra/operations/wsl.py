@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Generator
 from typing import Any
 
 from pyinfra import host, logger, state
@@ -34,7 +35,7 @@ from winfra.facts.wsl import (
     WslUserInfo,
     find_distro,
 )
-from winfra.operations.windows import FEATURES_REQUIRED, _record
+from winfra.operations.windows import FEATURES_REQUIRED, run_record
 from winfra.powershell.scripts import render_script
 from winfra.target_user import resolve_target_user
 from winfra.templating import find_template, render_template
@@ -69,7 +70,7 @@ def installed(
     sha256: str | None = None,
     user: str | None = None,
     version: str | None = None,
-):
+) -> Generator[Any, Any, None]:
     """
     Install or update WSL, and set the target user's default WSL version.
 
@@ -119,7 +120,7 @@ def installed(
             yield StringCommand(render_script("wsl_install", {"method": "wsl"}), _timeout=1800)
         # `wsl --install` enables VirtualMachinePlatform with dism /NoRestart (A.1): the deploy
         # needs it, so windows.reboot_if_needed() restarts when it is pending.
-        _record(FEATURES_REQUIRED).update({"VirtualMachinePlatform"})
+        run_record(FEATURES_REQUIRED).update({"VirtualMachinePlatform"})
         yield FunctionCommand(_report_reboot_need, (), {})
     else:
         host.noop(f"WSL {inst['version'] + ' ' if inst['version'] else ''}is installed ({kind})")
@@ -176,7 +177,7 @@ def config(
     template: str = "templates/wslconfig.j2",
     settings: dict[str, dict[str, Any]] | None = None,
     shutdown_on_change: bool = True,
-):
+) -> Generator[Any, Any, None]:
     """
     Manage the target user's ``%UserProfile%\\.wslconfig`` (global WSL2 VM settings).
 
@@ -258,7 +259,7 @@ def config(
 
 
 @operation()
-def distro_version(distro: str, version: int = 2, user: str | None = None):
+def distro_version(distro: str, version: int = 2, user: str | None = None) -> Generator[Any, Any, None]:
     """
     Convert a distro between WSL1 and WSL2 (``wsl --set-version``).
 
@@ -339,7 +340,7 @@ def distro_location(
     user: str | None = None,
     keep_backup: bool = False,
     allow_docker_desktop: bool = False,
-):
+) -> Generator[Any, Any, None]:
     """
     Move a WSL2 distro's virtual disk to ``location`` without losing data.
 

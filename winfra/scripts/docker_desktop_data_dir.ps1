@@ -57,9 +57,12 @@ if ($previous -and ($previous.TrimEnd('\') -eq ([string]$in.location).TrimEnd('\
 }
 $dataDir = Join-Path -Path $profileDir -ChildPath 'AppData\Local\Docker\wsl'
 if ($previous) {
-    $dataDir = Join-Path -Path $previous -ChildPath 'DockerDesktopWSL'
+    # Strings, not Join-Path: Join-Path in 5.1 throws DriveNotFoundException for a drive the host no
+    # longer has (https://github.com/osisoft/PI-Security-Audit-Tools/issues/82); an old location
+    # on a missing drive holds no data and must not block setting a new one.
+    $dataDir = ([string]$previous).TrimEnd('\') + '\DockerDesktopWSL'
 }
-$vhdx = Join-Path -Path $dataDir -ChildPath 'disk\docker_data.vhdx'
+$vhdx = $dataDir + '\disk\docker_data.vhdx'
 if (Test-Path -LiteralPath $vhdx -PathType Leaf) {
     throw "Docker Desktop data already exists at $vhdx; only Docker Desktop moves it: Settings > Resources > Advanced > Disk image location"
 }

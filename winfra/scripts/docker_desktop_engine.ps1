@@ -34,12 +34,17 @@ function Invoke-Native {
     $saved = $ErrorActionPreference
     $ErrorActionPreference = 'Continue'
     try {
-        $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
+        $records = @(& $FilePath @Arguments 2>&1)
         $code = $LASTEXITCODE
     } finally {
         $ErrorActionPreference = $saved
     }
-    return [pscustomobject]@{ ExitCode = $code; Output = ($lines -join "`n").Trim() }
+    # With 2>&1, stderr lines arrive as ErrorRecords among stdout's strings. The engine name is
+    # read from stdout alone: a CLI warning on stderr (e.g. "WARNING: Error loading config file")
+    # must not turn "linux" into "linux`nWARNING: ...".
+    $stdout = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] } | ForEach-Object { [string]$_ })
+    $all = @($records | ForEach-Object { [string]$_ })
+    return [pscustomobject]@{ ExitCode = $code; Stdout = ($stdout -join "`n").Trim(); Output = ($all -join "`n").Trim() }
 }
 
 $docker = [string]$in.docker
@@ -48,8 +53,8 @@ $now = Invoke-Native -FilePath $docker -Arguments @('info', '--format', '{{.OSTy
 if ($now.ExitCode -ne 0) {
     throw "Docker Desktop is not running in this user's session ($($now.Output)); it starts at their next interactive logon"
 }
-$result = [ordered]@{ previous = $now.Output; engine = $want; changed = $false; method = $null }
-if ($now.Output -eq $want) {
+$result = [ordered]@{ previous = $now.Stdout; engine = $want; changed = $false; method = $null }
+if ($now.Stdout -eq $want) {
     ConvertTo-Json -InputObject $result -Compress -Depth 6
     return
 }
@@ -69,7 +74,7 @@ if ($use.ExitCode -ne 0) {
 $deadline = (Get-Date).AddSeconds([int]$in.timeout_s)
 while ($true) {
     $check = Invoke-Native -FilePath $docker -Arguments @('info', '--format', '{{.OSType}}')
-    if ($check.ExitCode -eq 0 -and $check.Output -eq $want) {
+    if ($check.ExitCode -eq 0 -and $check.Stdout -eq $want) {
         break
     }
     if ((Get-Date) -ge $deadline) {

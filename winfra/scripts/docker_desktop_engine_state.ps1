@@ -25,15 +25,19 @@ $result = [ordered]@{ running = $false; os_type = $null; error = $null }
 $saved = $ErrorActionPreference
 $ErrorActionPreference = 'Continue'
 try {
-    $lines = @(& ([string]$in.docker) info --format '{{.OSType}}' 2>&1 | ForEach-Object { [string]$_ })
+    $records = @(& ([string]$in.docker) info --format '{{.OSType}}' 2>&1)
     $code = $LASTEXITCODE
 } finally {
     $ErrorActionPreference = $saved
 }
-$text = ($lines -join "`n").Trim()
-if ($code -eq 0 -and ($text -eq 'linux' -or $text -eq 'windows')) {
+# With 2>&1, stderr lines arrive as ErrorRecords among stdout's strings; the engine name is read
+# from stdout alone, so a CLI warning on stderr ("WARNING: Error loading config file ...") does
+# not hide a running engine.
+$stdout = (@($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] } | ForEach-Object { [string]$_ }) -join "`n").Trim()
+$text = (@($records | ForEach-Object { [string]$_ }) -join "`n").Trim()
+if ($code -eq 0 -and ($stdout -eq 'linux' -or $stdout -eq 'windows')) {
     $result.running = $true
-    $result.os_type = $text
+    $result.os_type = $stdout
 } else {
     $result.error = $text
 }

@@ -29,7 +29,9 @@
     * B.3: DisplayVersion under the uninstall key.
     * B.4: docker-users; members must sign out and in for the membership to apply.
     * Start-Process -ArgumentList joins arguments with spaces without quoting them, so an
-      argument with a space is quoted here (https://github.com/PowerShell/PowerShell/issues/5576).
+      argument with a space is quoted here (https://github.com/PowerShell/PowerShell/issues/5576),
+      with the MS C runtime rules for backslashes and quotes
+      (https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments).
     * Add-LocalGroupMember fails with MemberExists for a member already in the group
       (https://learn.microsoft.com/powershell/module/microsoft.powershell.localaccounts/add-localgroupmember?view=powershell-5.1).
 #>
@@ -51,11 +53,16 @@ if ($in.installer) {
             throw "checksum mismatch for $installer`: expected sha256 $($in.sha256), got $actual; nothing was run"
         }
     }
+    # Start-Process joins -ArgumentList with spaces as is, so each argument is quoted here for the
+    # installer's (MS C runtime / CommandLineToArgvW) parser: an argument with a blank or a quote
+    # goes in quotes, an embedded quote becomes \" and the backslashes before a quote, or before
+    # the closing quote, are doubled. Quoting by hand without that breaks a path ending in "\"
+    # ("C:\dir\" reads as C:\dir" ...) and any value holding quotes, such as JSON.
     $quoted = @()
     foreach ($arg in @($in.args)) {
         $text = [string]$arg
-        if ($text.Contains(' ')) {
-            $text = '"' + $text + '"'
+        if (($text.Length -eq 0) -or ($text -match '[\s"]')) {
+            $text = '"' + (($text -replace '(\\*)"', '$1$1\"') -replace '(\\+)$', '$1$1') + '"'
         }
         $quoted += $text
     }

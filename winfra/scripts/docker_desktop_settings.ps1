@@ -70,10 +70,13 @@ if ($null -ne $entry -and $entry.ProfileImagePath) {
     }
     $dataDir = Join-Path -Path $profileDir -ChildPath 'AppData\Local\Docker\wsl'
     if ($result.custom_dir) {
-        $dataDir = Join-Path -Path $result.custom_dir -ChildPath 'DockerDesktopWSL'
+        # Strings, not Join-Path: Join-Path in 5.1 throws DriveNotFoundException when the
+        # setting names a drive this host does not have (e.g. a removed D:), and that must read as
+        # "no data there", not fail every fact (https://github.com/osisoft/PI-Security-Audit-Tools/issues/82).
+        $dataDir = ([string]$result.custom_dir).TrimEnd('\') + '\DockerDesktopWSL'
     }
     $result.data_dir = $dataDir
-    $result.data_vhdx = Join-Path -Path $dataDir -ChildPath 'disk\docker_data.vhdx'
+    $result.data_vhdx = $dataDir + '\disk\docker_data.vhdx'
     $result.data_exists = Test-Path -LiteralPath $result.data_vhdx -PathType Leaf
 }
 ConvertTo-Json -InputObject $result -Compress -Depth 6

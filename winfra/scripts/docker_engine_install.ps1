@@ -108,14 +108,38 @@ function Split-CommandLine {
     param(
         [string]$CommandLine
     )
-    # An ImagePath as argv, with CommandLineToArgvW's quote and blank rules: the same split as
-    # winfra.facts.docker.split_command_line, so script and fact agree on binary and flags
-    # (https://learn.microsoft.com/windows/win32/api/shellapi/nf-shellapi-commandlinetoargvw).
+    # An ImagePath as argv by the MS C runtime rules, the same split as
+    # winfra.facts.docker.split_command_line, so script and fact agree on binary and flags: blanks
+    # outside quotes separate arguments; argv[0] ends at its closing quote, its backslashes are
+    # literal; elsewhere 2n backslashes before a quote give n and the quote toggles quoting, 2n+1
+    # give n and a literal quote (https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments).
     $argv = New-Object -TypeName 'System.Collections.Generic.List[string]'
     $cur = New-Object -TypeName System.Text.StringBuilder
+    $text = $CommandLine.Trim()
     $quoted = $false
     $hasToken = $false
-    foreach ($ch in $CommandLine.Trim().ToCharArray()) {
+    $i = 0
+    while ($i -lt $text.Length) {
+        $ch = $text[$i]
+        if (($ch -eq [char]'\') -and ($argv.Count -gt 0)) {
+            $end = $i
+            while (($end -lt $text.Length) -and ($text[$end] -eq [char]'\')) {
+                $end++
+            }
+            $count = $end - $i
+            if (($end -lt $text.Length) -and ($text[$end] -eq [char]'"')) {
+                $null = $cur.Append('\' * [int][Math]::Floor($count / 2))
+                if (($count % 2) -eq 1) {
+                    $null = $cur.Append('"')
+                    $end++
+                }
+            } else {
+                $null = $cur.Append('\' * $count)
+            }
+            $hasToken = $true
+            $i = $end
+            continue
+        }
         if ($ch -eq [char]'"') {
             $quoted = -not $quoted
             $hasToken = $true
@@ -129,6 +153,7 @@ function Split-CommandLine {
             $null = $cur.Append($ch)
             $hasToken = $true
         }
+        $i++
     }
     if ($hasToken) {
         $argv.Add($cur.ToString())
@@ -251,6 +276,16 @@ if ($null -ne $svc) {
     }
 }
 if ($null -eq $svc) {
+    # dockerd --register-service creates the service and then the event log source
+    # HKLM\...\EventLog\Application\<name>; the source is created with x/sys eventlog.Install, which
+    # fails with "<key> registry key already exists". sc.exe delete (above, or by hand earlier)
+    # leaves that key behind (only "dockerd --unregister-service" removes it), so a stale key is
+    # removed here while no service owns it (moby cmd/dockerd/service_windows.go registerService /
+    # unregisterService; golang.org/x/sys windows/svc/eventlog/install.go).
+    $eventSource = 'HKLM:\SYSTEM\CurrentControlSet\Services\EventLog\Application\' + $serviceName
+    if (Test-Path -LiteralPath $eventSource) {
+        Remove-Item -LiteralPath $eventSource -Recurse -Force
+    }
     $regArgs = @('--register-service', '--service-name', $serviceName)
     $reg = Invoke-Native -FilePath $dockerd -Arguments $regArgs
     if ($reg.ExitCode -ne 0) {

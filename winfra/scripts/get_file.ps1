@@ -26,7 +26,8 @@ $sha = [System.Security.Cryptography.SHA256]::Create()
 $buffer = New-Object -TypeName byte[] -ArgumentList $chunk
 $size = [long]0
 $out = [Console]::Out
-$fs = New-Object -TypeName System.IO.FileStream -ArgumentList $path, 'Open', 'Read', 'Read'
+# Share ReadWrite: files open for writing elsewhere (logs) stay readable, as with Get-Content
+$fs = New-Object -TypeName System.IO.FileStream -ArgumentList $path, 'Open', 'Read', 'ReadWrite'
 try {
     while (($n = $fs.Read($buffer, 0, $chunk)) -gt 0) {
         $null = $sha.TransformBlock($buffer, 0, $n, $null, 0)

@@ -294,21 +294,32 @@ foreach ($dkSvc in @(Get-CimInstance -ClassName Win32_Service -Filter "PathName 
 # Versions of the dockerd.exe/docker.exe found in the default install dir, the service binaries'
 # dirs and the machine PATH. moby embeds a version resource in dockerd.exe
 # (moby cli/winresources/dockerd), so VersionInfo.ProductVersion needs no process start.
-$dkDirs = @('C:\Program Files\Docker')
+# Paths are put together as strings and probed with Test-Path -LiteralPath inside
+# try/catch: Join-Path in 5.1 throws DriveNotFoundException for a drive the host does not have
+# (https://github.com/osisoft/PI-Security-Audit-Tools/issues/82), and one stale service or PATH
+# entry must not fail every fact of the run. Dirs are compared without case, as Windows does.
+$dkDirs = New-Object -TypeName 'System.Collections.Generic.List[string]'
+$dkDirs.Add('C:\Program Files\Docker')
 foreach ($dkSvc in $dkServices) {
     $dkRaw = $dkSvc.path_name.Trim()
-    if ($dkRaw.StartsWith('"')) {
+    $dkExe = @($dkRaw -split ' ')[0]
+    if ($dkRaw.StartsWith('"') -and ($dkRaw.IndexOf('"', 1) -gt 0)) {
         $dkExe = $dkRaw.Substring(1, $dkRaw.IndexOf('"', 1) - 1)
-    } else {
-        $dkExe = @($dkRaw -split ' ')[0]
     }
-    $dkDirs += (Split-Path -Path $dkExe -Parent)
+    try {
+        $dkDirs.Add([System.IO.Path]::GetDirectoryName($dkExe))
+    } catch {
+        # An ImagePath that is not a path names no docker dir.
+        $null = $dkExe
+    }
 }
 $dkMachinePath = [string](Get-Item -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment').GetValue('Path', '', 'DoNotExpandEnvironmentNames')
 foreach ($dkEntry in @($dkMachinePath -split ';')) {
     try {
-        if ($dkEntry -and (Test-Path -LiteralPath (Join-Path -Path $dkEntry -ChildPath 'dockerd.exe') -PathType Leaf)) {
-            $dkDirs += $dkEntry.TrimEnd('\')
+        # REG_EXPAND_SZ entries such as %ProgramFiles%\Docker are expanded before probing.
+        $dkExpanded = [Environment]::ExpandEnvironmentVariables($dkEntry).TrimEnd('\')
+        if ($dkExpanded -and (Test-Path -LiteralPath ($dkExpanded + '\dockerd.exe') -PathType Leaf)) {
+            $dkDirs.Add($dkExpanded)
         }
     } catch {
         # A PATH entry with characters a path cannot hold is not a docker dir.
@@ -316,14 +327,23 @@ foreach ($dkEntry in @($dkMachinePath -split ';')) {
     }
 }
 $dkBinaries = @()
-foreach ($dkDir in @($dkDirs | Select-Object -Unique)) {
+$dkSeen = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
+foreach ($dkDir in $dkDirs) {
+    if ((-not $dkDir) -or (-not $dkSeen.Add($dkDir.TrimEnd('\')))) {
+        continue
+    }
     foreach ($dkName in @('dockerd.exe', 'docker.exe')) {
-        $dkFile = Join-Path -Path $dkDir -ChildPath $dkName
-        if (Test-Path -LiteralPath $dkFile -PathType Leaf) {
-            $dkBinaries += [ordered]@{
-                path = $dkFile
-                version = [string](Get-Item -LiteralPath $dkFile).VersionInfo.ProductVersion
+        try {
+            $dkFile = $dkDir.TrimEnd('\') + '\' + $dkName
+            if (Test-Path -LiteralPath $dkFile -PathType Leaf) {
+                $dkBinaries += [ordered]@{
+                    path = $dkFile
+                    version = [string](Get-Item -LiteralPath $dkFile).VersionInfo.ProductVersion
+                }
             }
+        } catch {
+            # An unreadable dir (missing drive, no access) holds no binary we can report.
+            $null = $dkFile
         }
     }
 }

@@ -45,7 +45,8 @@ try {
         throw "SHA-256 mismatch for '$path': expected $($in.sha256) ($($in.size) bytes), got $hash ($size bytes)."
     }
     if ([IO.File]::Exists($path)) {
-        [IO.File]::Replace($tmp, $path, $null)
+        # $null would arrive as "" (PowerShell#11515), an illegal backup path
+        [IO.File]::Replace($tmp, $path, [NullString]::Value)
     } else {
         [IO.File]::Move($tmp, $path)
     }

@@ -584,9 +584,7 @@ class WinRSSession(PowerShellSession):
         if command.stdin is not None:
             chunks = _chunks(command.stdin, send_chunk_size(self.max_envelope_kb))
         rc, out, err = self.execute(command.command_line, chunks, timeout)
-        return Result(
-            rc, split_lines(out.decode("utf-8", "replace")), decode_stderr(err.decode("utf-8", "replace"))
-        )
+        return _result(rc, out, err)
 
     def run_native(
         self, command_line: str, stdin: bytes | None = None, timeout: float | None = None
@@ -599,9 +597,7 @@ class WinRSSession(PowerShellSession):
             else [b""]
         )
         rc, out, err = self.execute(command_line, chunks, timeout, powershell=False)
-        return Result(
-            rc, split_lines(out.decode("utf-8", "replace")), decode_stderr(err.decode("utf-8", "replace"))
-        )
+        return _result(rc, out, err)
 
     # -- files ------------------------------------------------------------------------------
     def _direct_command(self, script_name: str, params: Mapping[str, Any]) -> str:
@@ -706,6 +702,14 @@ class WinRSSession(PowerShellSession):
 
     def _tamper_download(self, data: bytes) -> bytes:
         return data
+
+
+def _result(rc: int, out: bytes, err: bytes) -> Result:
+    """A command's outcome as lines: stdout is UTF-8 (the shell's code page 65001, and the
+    prologue's console output encoding for PowerShell: wire.py), stderr may be CLIXML."""
+    return Result(
+        rc, split_lines(out.decode("utf-8", "replace")), decode_stderr(err.decode("utf-8", "replace"))
+    )
 
 
 def _first(errors: list[str], fallback: list[str]) -> str:

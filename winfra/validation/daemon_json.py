@@ -572,14 +572,22 @@ def json_diff(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str
     return out
 
 
+def read_existing(content: str) -> tuple[dict[str, Any] | None, bool, str | None]:
+    """Parse a daemon.json found on the host as a lenient reader would (a BOM is skipped):
+    ``(data or None, has_bom, why it is unusable or None)``."""
+    bom = content.startswith("\ufeff")
+    try:
+        data = json.loads(content[1:] if bom else content)
+    except json.JSONDecodeError as exc:
+        return None, bom, str(exc)
+    if not isinstance(data, dict):
+        return None, bom, "not a JSON object"
+    return data, bom, None
+
+
 def parse_existing(content: str | None) -> tuple[dict[str, Any] | None, bool]:
     """Parse the current file as a lenient reader would: (data or None, has_bom)."""
     if content is None:
         return None, False
-    bom = content.startswith("\ufeff")
-    body = content[1:] if bom else content
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError:
-        return None, bom
-    return (data if isinstance(data, dict) else None), bom
+    data, bom, _error = read_existing(content)
+    return data, bom

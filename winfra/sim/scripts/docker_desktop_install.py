@@ -9,6 +9,7 @@ ones) is in winfra/sim/models/docker.py ``run_desktop_installer``. Step for faul
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from winfra.sim.models import docker as dm
@@ -16,6 +17,63 @@ from winfra.sim.models.faults import InstallerExitFault
 from winfra.sim.scripting import PowerShellError, ScriptCall
 
 dm._register_hooks()
+
+
+def installer_command_line(args: list[str]) -> str:
+    """The argument string docker_desktop_install.ps1 hands to Start-Process: each argument
+    quoted for the MS C runtime parser (an argument with a blank or a quote goes in quotes, an
+    embedded quote becomes \\", backslashes before a quote or the closing quote are doubled;
+    https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments)."""
+    out = []
+    for text in args:
+        if not text or re.search(r'[\s"]', text):
+            text = re.sub(r'(\\*)"', r'\1\1\\"', text)
+            text = re.sub(r"(\\+)$", r"\1\1", text)
+            text = f'"{text}"'
+        out.append(text)
+    return " ".join(out)
+
+
+def parse_command_line(line: str) -> list[str]:
+    """argv as the installer's runtime reads ``line`` (the MS C runtime rules: 2n backslashes and
+    a quote give n backslashes and toggle quoting, 2n+1 give n backslashes and a literal quote,
+    other backslashes are literal; blanks outside quotes separate arguments)."""
+    argv: list[str] = []
+    cur: list[str] = []
+    quoted = False
+    has_token = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\":
+            j = i
+            while j < len(line) and line[j] == "\\":
+                j += 1
+            count = j - i
+            if j < len(line) and line[j] == '"':
+                cur.append("\\" * (count // 2))
+                if count % 2:
+                    cur.append('"')
+                    j += 1
+            else:
+                cur.append("\\" * count)
+            has_token = True
+            i = j
+            continue
+        if ch == '"':
+            quoted = not quoted
+            has_token = True
+        elif ch in " \t" and not quoted:
+            if has_token:
+                argv.append("".join(cur))
+                cur, has_token = [], False
+        else:
+            cur.append(ch)
+            has_token = True
+        i += 1
+    if has_token:
+        argv.append("".join(cur))
+    return argv
 
 
 def run(call: ScriptCall) -> Any:
@@ -41,7 +99,8 @@ def run(call: ScriptCall) -> Any:
         code = dm.run_desktop_installer(
             host,
             installer,
-            [str(a) for a in p.get("args") or []],
+            # What the real installer receives after the script's quoting and its own parsing.
+            parse_command_line(installer_command_line([str(a) for a in p.get("args") or []])),
             installing_user=call.user,
             exit_code=injected,
         )

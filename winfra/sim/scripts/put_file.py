@@ -12,7 +12,14 @@ Behaviour mirrored from the real script:
 * the data goes to a temp file ``.<name>.<guid>.tmp`` next to the destination, hashed with
   SHA-256 as it arrives; a hash or size mismatch deletes the temp file and fails;
 * on a match the temp file replaces the destination atomically (``[IO.File]::Replace`` /
-  ``[IO.File]::Move``; MoveFileEx semantics, modelled by ``FileSystem.replace``);
+  ``[IO.File]::Move``; MoveFileEx semantics, modelled by ``FileSystem.replace``); Replace gets
+  ``[NullString]::Value`` as its backup name, because PowerShell passes ``$null`` to a .NET string
+  parameter as "" (https://github.com/PowerShell/PowerShell/issues/11515) and File.Replace rejects
+  an empty path ("The path is not of a legal form");
+* ``[Console]::In`` is free for the script: powershell.exe drains redirected stdin into the
+  pipeline only when the -Command text uses the automatic input variable (PowerShell
+  ConsoleHost.cs, "Detect if they're using input", in the initial-command path), which neither
+  the script nor ``wire.BOOTSTRAP`` does (tests/unit/test_script_contract.py checks it);
 * ``[Convert]::FromBase64String`` ignores whitespace and rejects other non-base64 characters
   with a FormatException (https://learn.microsoft.com/dotnet/api/system.convert.frombase64string);
 * a full volume fails the write with "There is not enough space on the disk." (ERROR_DISK_FULL,
