@@ -42,8 +42,8 @@ VERSIONS_KEY = "winfra_versions"
 NOTES_KEY = "winfra_notes"
 REBOOTS_KEY = "winfra_reboots"  # winfra.operations.windows.REBOOTS
 SUMMARY_JSON_ENV = "WINFRA_SUMMARY_JSON"
-# Operations whose "commands" only read or report; they are not changes.
-NOT_CHANGES_PREFIX = "winfra: verify"
+# Operations whose "commands" only read or report (the deploy's checks); they are not changes.
+NOT_CHANGES_PREFIX = ("winfra: verify", "winfra: check")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

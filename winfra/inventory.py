@@ -38,8 +38,9 @@ import yaml
 
 HostEntry = tuple[str, dict[str, Any]]
 
-_GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Group names become Python names in pyinfra's inventory, host-data keys become attributes of
+# host.data: both must be Python-style names.
+_PYTHON_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # DNS names, IPv4 and IPv6 literals; anything with an explicit connector (@name/arg) is kept as is.
 _HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-:]*$")
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token)$", re.IGNORECASE)
@@ -113,7 +114,7 @@ def _check_vars(path: Path, where: str, raw: Any) -> dict[str, Any]:
         )
     result: dict[str, Any] = {}
     for key, value in raw.items():
-        if not isinstance(key, str) or not _VAR_NAME.match(key):
+        if not isinstance(key, str) or not _PYTHON_NAME.match(key):
             raise InventoryError(
                 f"{path}: {where}: key {key!r} is not a valid host-data name (letters, digits, underscore)"
             )
@@ -178,7 +179,7 @@ def load_yaml_inventory(path: str | os.PathLike[str]) -> dict[str, list[HostEntr
     for group, section in document.items():
         if group == "all":
             continue
-        if not isinstance(group, str) or not _GROUP_NAME.match(group):
+        if not isinstance(group, str) or not _PYTHON_NAME.match(group):
             raise InventoryError(
                 f"{path}: group name {group!r} must be a Python-style name (letters, digits, underscore)"
             )

@@ -68,15 +68,20 @@ class Problem:
         return f"{self.message}. Fix: {self.fix} [{self.rule}; source: {self.source}]"
 
 
+def failure_message(host_name: str, problems: list[Problem]) -> str:
+    """The report of a failed preflight: one line per problem, each with its fix and source."""
+    lines = [f"{host_name}: preflight failed, nothing was changed:"]
+    lines.extend(f"  - {p}" for p in problems)
+    return "\n".join(lines)
+
+
 class PreflightError(OperationError):
     """The host cannot get what the deploy asks for; nothing was changed."""
 
     def __init__(self, host_name: str, problems: list[Problem]) -> None:
         self.host_name = host_name
         self.problems = problems
-        lines = [f"{host_name}: preflight failed, nothing was changed:"]
-        lines.extend(f"  - {p}" for p in problems)
-        super().__init__("\n".join(lines))
+        super().__init__(failure_message(host_name, problems))
 
 
 def _windows_hypervisor_features_enabled(features: Mapping[str, Any] | None) -> bool:

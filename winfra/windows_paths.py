@@ -1,7 +1,7 @@
 """Windows path spelling, for comparing paths on the controller.
 
 Windows accepts ``/`` as a separator, prefixes long paths with ``\\\\?\\`` (the registry's
-``BasePath`` of a WSL distro often carries it, windows-facts A.5) and compares paths without
+``BasePath`` of a WSL distro may carry it, windows-facts A.5) and compares paths without
 regard to case, so two spellings of one directory must compare equal before winfra decides that
 nothing needs to change.
 """

@@ -30,6 +30,12 @@ def test_split_command_line(line: str, argv: list[str]) -> None:
     assert split_command_line(line) == argv
 
 
+def test_a_line_of_arguments_only_applies_the_backslash_rules_to_the_first_too() -> None:
+    line = '"D:\\data dir\\\\" --x'
+    assert split_command_line(line) == ["D:\\data dir\\\\", "--x"]
+    assert split_command_line(line, program_name=False) == ["D:\\data dir\\", "--x"]
+
+
 def test_service_flags_drop_what_register_service_adds() -> None:
     exe, flags = service_flags(
         '"C:\\Program Files\\Docker\\dockerd.exe" --run-service --service-name docker -G docker-users'

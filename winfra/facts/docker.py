@@ -21,14 +21,15 @@ from winfra.powershell.scripts import render_script
 from winfra.validation.daemon_json import read_existing
 
 
-def split_command_line(command_line: str) -> list[str]:
-    """Split a service ImagePath into argv, by the Microsoft C runtime rules
+def split_command_line(command_line: str, *, program_name: bool = True) -> list[str]:
+    """Split a command line (a service ImagePath) into argv, by the Microsoft C runtime rules
     (https://learn.microsoft.com/cpp/c-language/parsing-c-command-line-arguments).
 
-    Blanks outside quotes separate arguments. The program name (argv[0]) ends at the closing
-    quote and its backslashes are literal. Elsewhere 2n backslashes before a quote give n
-    backslashes and the quote toggles quoting; 2n+1 give n backslashes and a literal quote; other
-    backslashes are literal.
+    Blanks outside quotes separate arguments. The program name (argv[0]; pass
+    ``program_name=False`` for a line of arguments only) ends at the closing quote and its
+    backslashes are literal. Elsewhere 2n backslashes before a quote give n backslashes and the
+    quote toggles quoting; 2n+1 give n backslashes and a literal quote; other backslashes are
+    literal.
     """
     text = (command_line or "").strip()
     out: list[str] = []
@@ -38,7 +39,7 @@ def split_command_line(command_line: str) -> list[str]:
     i = 0
     while i < len(text):
         char = text[i]
-        if char == "\\" and out:
+        if char == "\\" and (out or not program_name):
             end = i
             while end < len(text) and text[end] == "\\":
                 end += 1

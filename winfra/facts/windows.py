@@ -109,7 +109,22 @@ class WindowsInfo(HostStateFact[dict]):
         return normalize_windows_info(section)
 
 
-class OptionalFeatures(HostStateFact[dict]):
+class _FeatureStates(HostStateFact[dict]):
+    """Base of the views of one part (``key``) of the ``features`` section: name -> state."""
+
+    abstract = True
+    section = "features"
+    key: str = ""
+
+    @staticmethod
+    def default() -> dict:
+        return {}
+
+    def process_section(self, section: Any) -> dict:
+        return dict((section or {}).get(self.key) or {})
+
+
+class OptionalFeatures(_FeatureStates):
     """State of the optional features winfra manages, by name (``Enabled``, ``Disabled``,
     ``EnablePending``, ``DisabledWithPayloadRemoved``...), ``None`` when this edition lacks it.
 
@@ -118,28 +133,14 @@ class OptionalFeatures(HostStateFact[dict]):
     ``HypervisorPlatform``): reading the whole catalogue takes seconds (windows-facts.md D.1).
     """
 
-    section = "features"
-
-    @staticmethod
-    def default() -> dict:
-        return {}
-
-    def process_section(self, section: Any) -> dict:
-        return dict((section or {}).get("optional") or {})
+    key = "optional"
 
 
-class ServerFeatures(HostStateFact[dict]):
+class ServerFeatures(_FeatureStates):
     """InstallState of the server roles winfra manages (``Hyper-V``, ``Containers``): ``Installed``,
     ``Available``, ``Removed`` or ``InstallPending``. Empty on a client (no ServerManager)."""
 
-    section = "features"
-
-    @staticmethod
-    def default() -> dict:
-        return {}
-
-    def process_section(self, section: Any) -> dict:
-        return dict((section or {}).get("server") or {})
+    key = "server"
 
 
 def pending_reboot_from_section(section: Any) -> dict[str, Any]:

@@ -15,9 +15,14 @@ from pyinfra.api import FunctionCommand, StringCommand
 from winfra.powershell.scripts import render_script, script_result
 
 
-def _host_error(state: Any, host: Any, message: str) -> bool:
+def log_host_error(host: Any, message: str) -> None:
+    """Log ``message`` as this host's error (in red, as pyinfra shows failures)."""
     # pyinfra prefixes the log line with the host name already: do not print it twice.
     host.log_styled(message.removeprefix(f"{host.name}: "), fg="red", log_func=logger.error)
+
+
+def _host_error(state: Any, host: Any, message: str) -> bool:
+    log_host_error(host, message)
     return False
 
 

@@ -47,7 +47,7 @@ from winfra.facts.windows import FEATURE_ENABLED, OptionalFeatures, WindowsInfo
 from winfra.facts.wsl import WslDistros, WslInstallation, find_distro
 from winfra.operations import windows as windows_ops
 from winfra.operations import wsl as wsl_ops
-from winfra.operations._steps import fail_host, run_script
+from winfra.operations._steps import fail_host, log_host_error, run_script
 from winfra.powershell.scripts import render_script
 from winfra.target_user import account_key, resolve_target_user
 from winfra.transport.clixml import decode_stderr
@@ -102,7 +102,7 @@ def _run_script(
     """Run a shipped write script, log its JSON summary, fail the host with its error."""
     ok, result, stderr = run_script(host, script, params, timeout=timeout)
     if not ok:
-        host.log_styled(f"{what} failed: {_error_text(stderr)}", fg="red", log_func=logger.error)
+        log_host_error(host, f"{what} failed: {_error_text(stderr)}")
         return False
     data = result if isinstance(result, dict) else {}
     for line in _summarise(script, data, host):
@@ -549,6 +549,7 @@ def desktop(
                        "Docker%20Desktop%20Installer.exe", sha256="<sha256>", users=["dev"])
     """
     version = _check_version(version, "version")
+    _check_timeout(timeout)
     if backend not in DESKTOP_BACKENDS:
         raise DockerOperationError(
             f"{host.name}: backend={backend!r} must be one of {', '.join(DESKTOP_BACKENDS)}"
@@ -853,6 +854,7 @@ def smoke_test(
 
         docker.smoke_test()
     """
+    _check_timeout(timeout)
     if isolation not in (None, "process", "hyperv"):
         raise DockerOperationError(f"{host.name}: isolation={isolation!r} must be 'process' or 'hyperv'")
     compat = host.get_fact(ContainerCompatibility)
@@ -878,11 +880,7 @@ def _smoke(state: Any, host: Any, params: dict[str, Any], compat: dict[str, Any]
         logger.info(f"{host.print_prefix}{params['image']} ran: Windows containers work")
         return True
     detail = data.get("output") or _error_text(stderr)
-    host.log_styled(
-        f"smoke test failed: {explain_container_error(detail, compat)}",
-        fg="red",
-        log_func=logger.error,
-    )
+    log_host_error(host, f"smoke test failed: {explain_container_error(detail, compat)}")
     return False
 
 

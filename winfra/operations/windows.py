@@ -53,7 +53,7 @@ from winfra.facts.windows import (
 from winfra.features import FEATURES, OPTIONAL, FeatureNameError, FeatureTarget, expand_aliases, resolve
 from winfra.operations._steps import fail_host, run_script
 from winfra.powershell.scripts import render_script
-from winfra.preflight import Wants, check, rule_filtered_admin_token, wants_for_features
+from winfra.preflight import Wants, check, failure_message, rule_filtered_admin_token, wants_for_features
 
 FEATURES_CHANGED = "winfra_features_changed"
 FEATURES_REQUIRED = "winfra_features_required"
@@ -585,9 +585,7 @@ def requirements(
     if not problems:
         host.noop(f"preflight passed for {info.get('caption') or 'Windows'} build {info.get('build')}")
         return
-    lines = [f"{host.name}: preflight failed, nothing was changed:"]
-    lines.extend(f"  - {p}" for p in problems)
-    message = "\n".join(lines)
+    message = failure_message(host.name, problems)
     if not host.state.is_executing:
         # Visible in --dry too; the failing step below removes the host when the run executes.
         logger.warning(message)
