@@ -66,6 +66,7 @@ def test_output_non_ascii_stderr_and_exit_codes(target: SimTarget) -> None:
 def test_string_command_and_hidden_env_values(target: SimTarget) -> None:
     from pyinfra.api import HiddenValue
 
+    target.sim.fs.mkdir("C:\\Users\\O'Neil Data")
     with connected(target) as host:
         command = StringCommand(scripted(echo=True))
         ok, out = host.run_shell_command(
@@ -78,6 +79,14 @@ def test_string_command_and_hidden_env_values(target: SimTarget) -> None:
         assert seen["env"] == {"WINFRA_A": "it's $(x) `n", "WINFRA_SECRET": "s3cr3t"}
         assert seen["cwd"] == "C:\\Users\\O'Neil Data"
         assert seen["stdin"] is None
+
+
+def test_chdir_to_a_missing_directory_fails_the_command(target: SimTarget) -> None:
+    with connected(target) as host:
+        ok, out = host.run_shell_command(scripted(echo=True), _chdir="C:\\No Such Dir")
+        assert not ok
+        assert "Cannot find path 'C:\\No Such Dir' because it does not exist." in out.stderr
+        assert out.stdout_lines == []
 
 
 def test_stdin(target: SimTarget) -> None:

@@ -164,6 +164,7 @@ def test_bootstrap_exposes_stdin_and_env_and_prologue_utf8(executor: HostExecuto
 
     fake_script("fake_echo", {"run": fake_run}, mode="write")
     rendered = ps_scripts.render_script("fake_echo", {"path": "C:\\it's"})
+    executor.host.fs.mkdir("C:\\Temp")
     built = wire.build(rendered, stdin="sécret\nline2", env={"WINFRA_X": "1"}, chdir="C:\\Temp")
     out, err, rc = run(executor, built.command_line, built.stdin)
     assert (err, rc) == (b"", 0)

@@ -30,7 +30,7 @@ def test_env_and_chdir_are_quoted_assignments() -> None:
     text = _decode_command_line(wire.build("Get-Location", env=env, chdir="C:\\Users\\o'neil").command_line)
     assert "${env:WINFRA_X} = 'it''s $(evil) `n'\n" in text
     assert "${env:Path} = 'C:\\a;C:\\b'\n" in text
-    assert "Set-Location -LiteralPath 'C:\\Users\\o''neil'\n" in text
+    assert "Set-Location -LiteralPath 'C:\\Users\\o''neil' -ErrorAction Stop\n" in text
     assert text.endswith("Get-Location")
     assert syntax_errors(text) == []
 

@@ -34,9 +34,15 @@ CMD_LINE_LIMIT = 8191
 
 # Output as UTF-8 without BOM; progress records would otherwise arrive as CLIXML on stderr
 # (anchors-and-winrm.md §3.4, install-docker-ce.ps1 does the same).
+# Setting the console encoding throws when no console is attached (a process started by a
+# scheduled task, the run-as path); Ansible's bootstrap_wrapper.ps1 guards it the same way.
 PROLOGUE = (
     "$ProgressPreference = 'SilentlyContinue'\n"
-    "[Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false\n"
+    "try {\n"
+    "    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false\n"
+    "} catch {\n"
+    "    $null = $_\n"
+    "}\n"
 )
 
 BOOTSTRAP = (
@@ -75,7 +81,8 @@ def with_prologue(script: str, env: Mapping[str, str] | None = None, chdir: str 
             raise ValueError(f"invalid environment variable name {key!r}")
         lines.append(f"${{env:{key}}} = {ps_quote(str(value))}\n")
     if chdir:
-        lines.append(f"Set-Location -LiteralPath {ps_quote(chdir)}\n")
+        # -ErrorAction Stop: a missing directory must fail the command, not run it elsewhere.
+        lines.append(f"Set-Location -LiteralPath {ps_quote(chdir)} -ErrorAction Stop\n")
     return "".join(lines) + script
 
 

@@ -28,7 +28,7 @@ from winfra.sim.shell import psoutput
 
 _LITERAL = r"'(?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*'"
 _ENV_LINE = re.compile(rf"\A\$\{{env:(?P<name>[A-Za-z0-9_()]+)\}} = (?P<value>{_LITERAL})\n")
-_CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})\n")
+_CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})(?: -ErrorAction Stop)?\n")
 _RENDERED = re.compile(
     rf"\A# winfra-script: [^\n]*\n& \{{\n(?P<body>.*)\}} -InputJson (?P<literal>{_LITERAL})\s*\Z", re.S
 )

@@ -88,7 +88,7 @@ _BASE64_ERROR = (
 _QUOTE_CLASS = "'\u2018\u2019\u201a\u201b"
 _LITERAL = rf"[{_QUOTE_CLASS}](?:[^{_QUOTE_CLASS}]|[{_QUOTE_CLASS}]{{2}})*[{_QUOTE_CLASS}]"
 _ENV_LINE = re.compile(rf"\A\$\{{env:(?P<name>[A-Za-z0-9_()]+)\}} = (?P<value>{_LITERAL})\n")
-_CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})\n")
+_CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})(?: -ErrorAction Stop)?\n")
 _RENDERED = re.compile(
     rf"\A# winfra-script: [^\n]*\n& \{{\n(?P<body>.*)\}} -InputJson (?P<literal>{_LITERAL})\s*\Z", re.S
 )
@@ -301,6 +301,17 @@ class HostExecutor:
             if match:
                 cwd = ps_unquote(match["value"])
                 script = script[match.end() :]
+                if not self.host.fs.is_dir(cwd):
+                    # Set-Location -ErrorAction Stop on a missing directory is a terminating
+                    # ItemNotFoundException, so nothing after it runs. Message, category and id as
+                    # captured in https://github.com/MicrosoftDocs/terminal/issues/451 (5.1).
+                    return self._fail_msg(
+                        io,
+                        codepage,
+                        f"Cannot find path '{cwd}' because it does not exist.",
+                        category="ObjectNotFound",
+                        error_id="PathNotFound,Microsoft.PowerShell.Commands.SetLocationCommand",
+                    )
                 continue
             break
         header = parse_header(script)
