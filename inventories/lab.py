@@ -70,11 +70,11 @@ def _container_host(fqdn: str, **data: object) -> tuple[str, dict]:
 
 devboxes = (
     [
-        # Windows 11 23H2 workstation: WSL2 backend, Ubuntu moved off the system disk.
+        # Windows 11 23H2 workstation: WSL2 backend, alice's Ubuntu moved off the system disk
+        # (winfra moves distros the user installed; it does not install distros).
         _devbox(
             "dev1.example.lab",
             "alice",
-            wsl_distros=["Ubuntu"],
             wsl_relocations={"Ubuntu": "D:\\WSL\\Ubuntu"},
         ),
         # Windows 10 22H2 (build 19045, the minimum Docker Desktop supports): smaller VM.

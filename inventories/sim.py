@@ -14,7 +14,12 @@ winfra.deploy_settings accepts for @winsim hosts only and reports in ``sim_place
 Starting state beyond the profiles: devbox11's user ``dev`` already has an Ubuntu distro on C:
 (the usual situation: the developer installed it; winfra moves it to D:). Profiles cannot
 describe WSL distros yet, so :func:`_seed_distro` creates it with the simulator's own helper
-when the simulated host is first created (saved state is never touched again).
+when the pyinfra CLI first creates the simulated host (saved state is never touched again).
+
+Fleet benchmarks: with ``WINFRA_SIM_FLEET=N`` the lab has N hosts cycling the four kinds
+(``devbox11-1``, ``ctr2022-2``, ``devbox10-3``, ``ctr2025-4``, ...): bench/fleet.py.
+
+The smoke test is off (it runs a container on every run): add ``--data docker_smoke_test=true``.
 
 Credentials: the simulated accounts and their (synthetic) passwords are defined by the profiles;
 they are read from there rather than repeated here. WINSIM_* environment variables override them.
@@ -89,8 +94,13 @@ def _seed_distro(name: str, profile: str, overrides: dict[str, Any], user: str, 
     """Give a NEW simulated host ``user``'s ``distro`` in the default WSL location (A.5 layout).
 
     Skipped when the host already has saved state (a second run must see the first run's
-    effects) or when the simulator's API is not there.
+    effects), when the simulator's API is not there, and outside the pyinfra CLI: reading this
+    inventory for its data (tests, tools) must not create simulator state.
     """
+    import pyinfra
+
+    if not pyinfra.is_cli:
+        return
     try:
         from winfra.sim.models.host import SimHost, _safe_dir_name, state_root
         from winfra.sim.models.wsl import create_distro

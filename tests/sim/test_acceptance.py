@@ -291,26 +291,37 @@ FAULTS = {
     "@winsim/ctr2025": [{"virtualization_disabled": True}],
 }
 
-FAULT_INVENTORY = """
+LAB_VARIANT = """
 import runpy
 
 _lab = runpy.run_path({sim!r})
-_FAULTS = {faults!r}
+_HOSTS = {hosts!r}
+_GROUPS = {groups!r}
 
 
-def _with_faults(group):
+def _variant(group, name):
     hosts, data = group
-    return [(n, dict(d, winsim_faults=_FAULTS[n]) if n in _FAULTS else d) for n, d in hosts], data
+    hosts = [(n, dict(d, **_HOSTS[n]) if n in _HOSTS else d) for n, d in hosts]
+    return hosts, dict(data, **_GROUPS.get(name, {{}}))
 
 
-devboxes = _with_faults(_lab["devboxes"])
-container_hosts = _with_faults(_lab["container_hosts"])
+devboxes = _variant(_lab["devboxes"], "devboxes")
+container_hosts = _variant(_lab["container_hosts"], "container_hosts")
 """
 
 
+def _lab_variant(
+    tmp_path: Path, hosts: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]] | None = None
+) -> Path:
+    """inventories/sim.py with extra host data (``hosts``) and group data (``groups``)."""
+    inventory = tmp_path / "lab_variant.py"
+    sim = str(REPO / "inventories" / "sim.py")
+    inventory.write_text(LAB_VARIANT.format(sim=sim, hosts=hosts, groups=groups or {}), "utf-8")
+    return inventory
+
+
 def test_a_faulty_host_does_not_stop_the_others(tmp_path: Path) -> None:
-    inventory = tmp_path / "faulty_lab.py"
-    inventory.write_text(FAULT_INVENTORY.format(sim=str(REPO / "inventories" / "sim.py"), faults=FAULTS))
+    inventory = _lab_variant(tmp_path, {name: {"winsim_faults": f} for name, f in FAULTS.items()})
     state_dir = tmp_path / "winsim"
     result = run_pyinfra(
         ["-y", str(inventory), "deploys/docker_host.py"], state_dir=state_dir, timeout=TIMEOUT
@@ -342,3 +353,72 @@ def test_a_faulty_host_does_not_stop_the_others(tmp_path: Path) -> None:
     assert "--> winfra summary: 2 ok, 2 failed" in out
     assert "[@winsim/ctr2025] container_host: FAILED at winfra: preflight" in out
     assert "[@winsim/devbox10] devbox: FAILED at winfra: Docker Desktop" in out
+
+
+def _boot_gap(state_dir: Path, a: str, b: str) -> float:
+    return abs(_sim(state_dir, a).boot.last_boot - _sim(state_dir, b).boot.last_boot)
+
+
+def test_reboot_batch_limits_container_hosts_rebooting_at_once(lab: Lab, tmp_path: Path) -> None:
+    # Without reboot_batch (the module's lab) both container hosts restart together...
+    assert _boot_gap(lab.state_dir, "ctr2022", "ctr2025") < 1.5
+    # ...with reboot_batch 1 the second restarts only after the first is back (the restart
+    # itself is scheduled 2 s after it is issued: windows.reboot's delay).
+    inventory = _lab_variant(tmp_path, {}, {"container_hosts": {"reboot_batch": 1}})
+    state_dir = tmp_path / "winsim"
+    result = run_pyinfra(
+        ["-y", str(inventory), "deploys/docker_host.py"], state_dir=state_dir, timeout=TIMEOUT
+    )
+    assert result.returncode == 0, result.output[-6000:]
+    assert all(s["reboots"] == 1 for s in _summary(result).values())
+    assert _boot_gap(state_dir, "ctr2022", "ctr2025") >= 2.0
+    # The dev boxes' reboot step is another operation: still both at once.
+    assert _boot_gap(state_dir, "devbox11", "devbox10") < 1.5
+
+
+def test_bad_host_data_fails_that_host_before_any_change(lab: Lab) -> None:
+    result = run_pyinfra(
+        [*DEPLOY, "--data", "docker_engine_sha256=abc"], state_dir=lab.state_dir, timeout=TIMEOUT
+    )
+    assert result.returncode != 0
+    summary = _summary(result)
+    for name in CONTAINER_HOSTS:
+        s = summary[name]
+        assert s["status"] == "failed" and s["failed_at"] == "winfra: check host data", s
+        assert "host data 'docker_engine_sha256': 'abc' is not a sha256" in (s["error"] or "")
+        assert result.counters[name]["state_changes"] == 0
+        assert set(result.counters[name]["scripts"]) == {"get_host_state"}  # the connect-time read only
+    for name in DEVBOXES:
+        assert summary[name]["status"] == "ok" and summary[name]["changed"] == []
+
+
+def test_a_missing_distro_fails_only_that_host(lab: Lab, tmp_path: Path) -> None:
+    # wsl.distro_location raises for a missing distro during execution, which would abort the run
+    # for every host; the deploy's check step turns it into this host's failure.
+    relocations = {"Ubuntu": "D:\\WSL\\Ubuntu", "Debian": "D:\\WSL\\Debian"}
+    inventory = _lab_variant(tmp_path, {"@winsim/devbox11": {"wsl_relocations": relocations}})
+    result = run_pyinfra(
+        ["-y", str(inventory), "deploys/docker_host.py"], state_dir=lab.state_dir, timeout=TIMEOUT
+    )
+    assert result.returncode != 0
+    summary = _summary(result)
+    failed = summary["devbox11"]
+    assert failed["status"] == "failed" and failed["failed_at"] == "winfra: check WSL distro Debian", failed
+    assert "dev has no WSL distro named 'Debian' (they have: Ubuntu)" in (failed["error"] or "")
+    assert failed["changed"] == []
+    for name in ("devbox10", "ctr2022", "ctr2025"):
+        assert summary[name]["status"] == "ok" and summary[name]["changed"] == [], summary[name]
+
+
+def test_reboot_policy_never_stops_hosts_that_need_a_reboot(tmp_path: Path) -> None:
+    state_dir = tmp_path / "winsim"
+    result = run_pyinfra([*DEPLOY, "--data", "reboot_policy=never"], state_dir=state_dir, timeout=TIMEOUT)
+    assert result.returncode != 0
+    summary = _summary(result)
+    for name in HOSTS:
+        s = summary[name]
+        assert s["status"] == "failed", s
+        assert s["failed_at"] == "winfra: check that no reboot is pending (reboot_policy: never)", s
+        assert "reboot_policy is 'never'" in (s["error"] or "") and "Fix:" in (s["error"] or "")
+        assert s["reboots"] == 0 and result.counters[name]["reboots"] == 0
+        assert _sim(state_dir, name).boot.boot_count == 1
