@@ -397,6 +397,17 @@ def test_fact_cache_rules(make_host) -> None:
     assert FakeSession.instances[-1].runs[-1]["script"] == read
 
 
+def test_a_read_that_misses_keeps_the_other_cached_reads(make_host) -> None:
+    _, connector, session = connected(make_host)
+    host_state = render_script("get_host_state", {})
+    other_read = render_script("get_boot_state", {"nonce": "n1"})
+    connector.run_shell_command(other_read)  # a miss: runs, and must not drop host_state
+    assert len(session.runs) == 2
+    connector.run_shell_command(host_state)
+    connector.run_shell_command(other_read)
+    assert len(session.runs) == 2
+
+
 def test_failed_reads_are_not_cached(make_host) -> None:
     _, connector, session = connected(make_host)
     connector.run_shell_command("x")  # clear

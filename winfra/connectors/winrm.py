@@ -417,8 +417,10 @@ class WinRMConnector(BaseConnector):
             self.counters.add("fact_cache_hits")
             result = self._fact_cache[key]
             return result.rc in codes, self._output(result, print_output)
-        # Anything that is not a cached read may change the host: forget every cached read.
-        self._fact_cache.clear()
+        if not cacheable:
+            # Anything that is not a read-mode script may change the host: forget every cached
+            # read. A read that missed the cache changes nothing, so the others stay valid.
+            self._fact_cache.clear()
 
         if shell in CMD_NAMES:
             if env or chdir or su_user:

@@ -99,9 +99,18 @@ def stop_all() -> None:
     with _SERVED_LOCK:
         served = list(_SERVED.values())
         _SERVED.clear()
-    for s in served:
+
+    # Each endpoint's shutdown waits for its serve loop to notice (up to one poll interval):
+    # stop them side by side so a 50-host lab does not wait 50 intervals at exit.
+    def stop_one(s: _Served) -> None:
         s.endpoint.stop()
         s.sim.close()
+
+    threads = [threading.Thread(target=stop_one, args=(s,), daemon=True) for s in served]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 atexit.register(stop_all)
