@@ -460,6 +460,11 @@ def daemon_config(
     try:
         validate(text, static)
     except DaemonJsonError as exc:
+        if getattr(state, "is_executing", False):
+            # Raising while executing would abort the run for every host (pyinfra does not
+            # catch it); fail only this host. While preparing, raising stops before any change.
+            yield fail_host(str(exc))
+            return
         raise DockerOperationError(str(exc)) from exc
     # Problems that depend on the host's current state (flags baked into the service, a missing
     # group) may be fixed by an earlier operation of this deploy (docker.engine re-registers the

@@ -35,6 +35,7 @@ from winfra.facts.wsl import (
     WslUserInfo,
     find_distro,
 )
+from winfra.operations._steps import fail_host
 from winfra.operations.windows import FEATURES_REQUIRED, run_record
 from winfra.powershell.scripts import render_script
 from winfra.target_user import resolve_target_user
@@ -283,7 +284,10 @@ def distro_version(distro: str, version: int = 2, user: str | None = None) -> Ge
     distros = host.get_fact(WslDistros, user=user_name, **su)
     current = find_distro(distros, name)
     if current is None:
-        raise OperationValueError(f"{host.name}: {user_name} has no WSL distro named {name!r}")
+        # Host state, not a deploy mistake: fail this host only (raising here during execution
+        # would abort the run for every host).
+        yield fail_host(f"{host.name}: {user_name} has no WSL distro named {name!r}")
+        return
     if current["version"] == version:
         host.noop(f"{name} of {user_name} is already WSL{version}")
         return
@@ -384,7 +388,8 @@ def distro_location(
 
     if journal is None:
         if current is None:
-            raise OperationValueError(f"{host.name}: {user_name} has no WSL distro named {name!r}")
+            yield fail_host(f"{host.name}: {user_name} has no WSL distro named {name!r}")
+            return
         if (
             normalize_windows_path(current["base_path"]) == normalize_windows_path(target)
             and current["vhd_exists"]
@@ -392,18 +397,20 @@ def distro_location(
             host.noop(f"{name} of {user_name} is already at {target}")
             return
         if current["version"] != 2:
-            raise OperationValueError(
+            yield fail_host(
                 f"{host.name}: {name} is a WSL1 distro; convert it first with "
                 f"wsl.distro_version(distro={name!r}, version=2)"
             )
+            return
         for other in distros:
             if other["name"] != current["name"] and normalize_windows_path(other["base_path"]) == (
                 normalize_windows_path(target)
             ):
-                raise OperationValueError(
+                yield fail_host(
                     f"{host.name}: {target} is the location of distro {other['name']}; "
                     "choose another directory"
                 )
+                return
     else:
         logger.warning(
             f"{host.print_prefix}an interrupted move of {name} was found (phase {journal.get('phase')}); "
