@@ -33,6 +33,10 @@ _RENDERED = re.compile(
     rf"\A# winfra-script: [^\n]*\n& \{{\n(?P<body>.*)\}} -InputJson (?P<literal>{_LITERAL})\s*\Z", re.S
 )
 RUNAS_DIR = r"C:\ProgramData\winfra\runas"
+# The wrapper's own task and files are removed again before it returns (winfra/scripts/
+# run_as_user.ps1), so the executor does not count it as a state change: run_inner counts the
+# change of a write-mode script it runs instead.
+COUNTS_OWN_STATE_CHANGES = True
 
 
 def _b64(text: str) -> str:
@@ -87,6 +91,8 @@ def run_inner(call: ScriptCall, target: str, script: str) -> tuple[int, str, str
 
     module = importlib.import_module(f"winfra.sim.scripts.{header.name}")
     host.counters.add_script(header.name)
+    if header.mode == "write":
+        host.counters.add("state_changes")
     params = json.loads(ps_unquote(m["literal"]))
     # RunLevel Highest: an administrator's task gets the full token (no UAC filtering in a task).
     inner = ScriptCall(

@@ -423,7 +423,10 @@ class HostExecutor:
             code = exc.exit_code
         finally:
             if mode == "write":
-                self.counters.add("state_changes")
+                # A wrapper (run_as_user: a scheduled task registered and deleted again) leaves
+                # no change of its own; its counterpart counts the state change of what it ran.
+                if not getattr(module, "COUNTS_OWN_STATE_CHANGES", False):
+                    self.counters.add("state_changes")
                 host.save()
         io.finish(psoutput.console_encode(stdout, codepage), stderr, code)
         return code
