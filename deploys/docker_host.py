@@ -6,7 +6,7 @@ Role (host data ``winfra_role``, or the group ``devboxes`` / ``container_hosts``
 * container_host: the native Docker engine (Windows Server), Windows containers.
 
 Flow per host; every setting comes from host data with a documented default
-(winfra/deploy_settings.py, docs/README-draft.md "Inventory data reference"):
+(winfra/deploy_settings.py, README.md "Inventory data reference"):
 
 1. Settings and preflight: bad or missing host data (a sha256, the target user's password, an
    unknown daemon.json key...) and hosts that cannot get what the role needs (Home edition, old

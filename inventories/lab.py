@@ -15,7 +15,7 @@ it is merged in when present. Each host needs the bootstrap script run once
 (winfra/scripts/bootstrap/Enable-WinfraRemoting.ps1) and its exported certificate copied to
 inventories/certs/<short name>.cer (winrm_ca_trust_path below).
 
-Every host-data key and its default is listed in docs/README-draft.md.
+Every host-data key and its default is listed in README.md.
 """
 
 from pathlib import Path

@@ -3,7 +3,7 @@
 Each ``@winsim/<name>`` host is a simulated Windows machine (winfra.sim) built from the profile
 in ``winsim_profile`` (winfra/sim/profiles/<profile>.yml) deep-merged with ``winsim_overrides``,
 and reached over real WinRM/HTTP on 127.0.0.1 by the @winsim connector. The deploy settings are
-the same keys as in inventories/lab.py (docs/README-draft.md, "Inventory data reference").
+the same keys as in inventories/lab.py (README.md, "Inventory data reference").
 
 Downloads: the simulator serves the pinned artifacts from its simulated network (``network`` in
 ``winsim_overrides``). Their bytes are synthetic but deterministic (winfra.sim.models.docker), so

@@ -8,7 +8,7 @@ relocation path is a :class:`SettingsError` naming the host, the host-data key a
 All problems of a host are collected and reported together, so one run shows every fix to make.
 Secret values (``winfra_user_password``) never appear in messages or in ``repr()``.
 
-The reference table of these keys is in docs/README-draft.md ("Inventory data reference"); keep
+The reference table of these keys is in README.md ("Inventory data reference"); keep
 the two in sync.
 """
 
@@ -523,7 +523,7 @@ def _unknown_keys(check: _Checker) -> None:
     for key in check.data:
         if isinstance(key, str) and key.startswith(CHECKED_PREFIXES) and key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
-            hint = f"did you mean {close[0]}?" if close else "see docs/README-draft.md for the known keys"
+            hint = f"did you mean {close[0]}?" if close else "see README.md for the known keys"
             check.problem(key, "unknown setting", hint)
 
 
