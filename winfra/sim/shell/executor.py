@@ -80,6 +80,8 @@ EXIT_BAD_COMMAND_LINE = 64
 # Programs the simulator can start by full path (System32 executables and what the interpreter
 # models), for WINRS_SKIP_CMD_SHELL.
 _DIRECT_PROGRAMS = frozenset({"powershell", "cmd", "hostname", "whoami", "wsl", "docker"})
+# Native programs whose cmd.exe lines go to the read-only interpreter (its `shell="cmd"` mode).
+_INTERPRETED_NATIVE = frozenset({"wsl", "docker", "systeminfo", "findstr", "net"})
 _BASE64_ERROR = (
     'Exception calling "FromBase64String" with "1" argument(s): "The input is not a valid Base-64 '
     "string as it contains a non-base 64 character, more than two padding characters, or an illegal "
@@ -241,10 +243,12 @@ class HostExecutor:
             code = int(args[0]) if args and re.fullmatch(r"-?\d+", args[0]) else 0
             io.finish(b"", b"", code)
             return code
-        if prog in ("wsl", "docker"):
+        if prog in _INTERPRETED_NATIVE:
             # Native programs the read-only interpreter models (its module docstring); cmd.exe
-            # hands them the line unchanged.
-            return self._interpret(shell, stripped, env, shell.working_directory, None, io, shell.codepage)
+            # hands them the line unchanged (a `|` pipe between them included).
+            return self._interpret(
+                shell, stripped, env, shell.working_directory, None, io, shell.codepage, cmd=True
+            )
         message = f"'{token}' is not recognized as an internal or external command,{CRLF}"
         message += f"operable program or batch file.{CRLF}"
         io.finish(b"", self._cmd_out(shell, message), 1)
@@ -449,6 +453,7 @@ class HostExecutor:
         winfra_stdin: str | None,
         io: ProcessIO,
         codepage: int,
+        cmd: bool = False,
     ) -> int:
         interpret = _load_interpreter()
         try:
@@ -461,6 +466,8 @@ class HostExecutor:
                     kwargs["cwd"] = cwd
                 if "stdin" in params:
                     kwargs["stdin"] = winfra_stdin
+                if cmd and "shell" in params:
+                    kwargs["shell"] = "cmd"
                 out, err, code = interpret(self.host, shell.user, script, env, **kwargs)
         except PowerShellError as exc:
             record = psoutput.error_record_lines(exc.message, category=exc.category, error_id=exc.error_id)

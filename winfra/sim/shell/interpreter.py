@@ -1857,7 +1857,8 @@ def _findstr(state: _State, written: str, argv: list[str], lines_in: list[str]) 
 def _net(state: _State, written: str, argv: list[str]) -> _Native:
     """``net user <name>`` and ``net localgroup <name>`` (read-only forms; testinfra's WindowsUser
     runs ``net user``). Unknown names: "The user name could not be found." / NET HELPMSG 2221,
-    exit 2 (the NET HELPMSG 2221 text; label widths are an assumption)."""
+    exit 2 (the NET HELPMSG 2221 text). Assumption (unsourced): the exit code 2 (net.exe's usual
+    error level) and the label widths."""
     args = [a for a in argv if a]
     users = state.host.users
     if len(args) == 2 and args[0].lower() == "user":
