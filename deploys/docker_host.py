@@ -38,13 +38,12 @@ operations' argument checks cannot trip on one host's data.
 from __future__ import annotations
 
 import inspect
-import json
 import ntpath
 import os
 from typing import Any
 
 from pyinfra import host, logger, state
-from pyinfra.api import FunctionCommand, StringCommand, operation
+from pyinfra.api import FunctionCommand, operation
 
 from winfra import deploy_summary
 from winfra.deploy_settings import (
@@ -57,7 +56,7 @@ from winfra.deploy_settings import (
     settings_for,
 )
 from winfra.operations import docker, windows, wsl
-from winfra.powershell.quoting import ps_quote
+from winfra.operations._steps import fail_host
 
 # Seconds `docker version` may take (it only talks to the local named pipe).
 VERIFY_TIMEOUT = 120
@@ -202,13 +201,12 @@ def _devbox(s: DockerHostSettings) -> None:
         )
 
 
-def _check_relocation(state: Any, host: Any, distro: str, location: str, user: str | None) -> bool:
-    """Fail this host cleanly when ``wsl.distro_location`` would refuse the move.
+def _relocation_problem(distro: str, location: str, user: str | None) -> str | None:
+    """Why ``wsl.distro_location`` would refuse the move on this host, or None.
 
-    That operation raises OperationValueError during execution for a missing or WSL1 distro or a
-    target used by another distro, and pyinfra then aborts the run for EVERY host. Checking the
-    same facts first (the same per-user read, so the connector's cache answers the operation's
-    own read) turns it into this host's failure only.
+    That operation refuses a missing or WSL1 distro or a target used by another distro with a
+    failing step; checking the same facts first (the same per-user read, so the connector's cache
+    answers the operation's own read) names the host-data key and the fix in the summary.
     """
     from winfra.facts.wsl import WslDistros, WslRelocationJournals, find_distro
     from winfra.target_user import resolve_target_user
@@ -217,46 +215,48 @@ def _check_relocation(state: Any, host: Any, distro: str, location: str, user: s
     user_name, su = resolve_target_user(host, user)
     journals = host.get_fact(WslRelocationJournals, user=user_name, **su)
     if any(str(name).lower() == distro.lower() for name in journals):
-        return True  # an interrupted move: the operation finishes or rolls it back
+        return None  # an interrupted move: the operation finishes or rolls it back
     distros = host.get_fact(WslDistros, user=user_name, **su)
     current = find_distro(distros, distro)
-    problem = None
     if current is None:
         names = ", ".join(d["name"] for d in distros) or "none"
-        problem = (
+        return (
             f"{user_name} has no WSL distro named {distro!r} (they have: {names}). Fix: install it as "
             f"{user_name} (wsl --install -d {distro}) or remove it from wsl_relocations"
         )
-    elif current["version"] != 2:
-        problem = f"{distro} is a WSL1 distro and only WSL2 disks can move. Fix: wsl --set-version {distro} 2"
-    else:
-        target = normalize_windows_path(location)
-        other = next(
-            (
-                d["name"]
-                for d in distros
-                if d["name"] != current["name"] and normalize_windows_path(d["base_path"]) == target
-            ),
-            None,
-        )
-        if other:
-            problem = f"{location} is the location of distro {other}. Fix: choose another directory"
-    if problem:
-        return _fail(state, host, f"{host.name}: host data 'wsl_relocations': {problem}")
-    return True
+    if current["version"] != 2:
+        return f"{distro} is a WSL1 distro and only WSL2 disks can move. Fix: wsl --set-version {distro} 2"
+    target = normalize_windows_path(location)
+    other = next(
+        (
+            d["name"]
+            for d in distros
+            if d["name"] != current["name"] and normalize_windows_path(d["base_path"]) == target
+        ),
+        None,
+    )
+    if other:
+        return f"{location} is the location of distro {other}. Fix: choose another directory"
+    return None
 
 
-@operation(is_idempotent=False)
+@operation()
 def _relocatable(distro: str, location: str, user: str | None):
     """
-    Check that a distro can be moved (reads only; nothing to do in --dry).
+    Check that a distro can be moved: reads only, so a movable distro is "no change".
 
     + distro: the distro to move.
     + location: where it goes.
     + user: the target user.
     """
-    if host.state.is_executing:
-        yield FunctionCommand(_check_relocation, (distro, location, user), {})
+    if not host.state.is_executing:
+        host.noop(f"{distro} is checked when the deploy runs")
+        return
+    problem = _relocation_problem(distro, location, user)
+    if problem:
+        yield fail_host(f"{host.name}: host data 'wsl_relocations': {problem}")
+        return
+    host.noop(f"{distro} can move to {location}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,27 +290,10 @@ def _container_host(s: DockerHostSettings) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _docker_version(host: Any, docker_exe: str) -> tuple[dict[str, Any] | None, str]:
-    """``docker version --format '{{json .}}'``: the parsed document (Client/Server) and stderr."""
-    command = f"& {ps_quote(docker_exe)} version --format {ps_quote('{{json .}}')}"
-    _, output = host.run_shell_command(
-        StringCommand(command), _timeout=VERIFY_TIMEOUT, print_output=False, print_input=False
-    )
-    doc = None
-    for line in reversed(output.stdout_lines):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            break
-    return doc, "\n".join(output.stderr_lines).strip()
-
-
-def _verify(state: Any, host: Any, s: DockerHostSettings) -> bool:
-    """Pinned versions from the facts, then ``docker version`` against the engine."""
-    from winfra.facts.docker import DockerDesktop, DockerEngine
+def _verification_problem(s: DockerHostSettings) -> str | None:
+    """Pinned versions from the facts, then ``docker version`` against the engine (a read-mode
+    script, so a healthy host costs no state change and a converged run stays "no change")."""
+    from winfra.facts.docker import DockerDesktop, DockerEngine, DockerVersion
     from winfra.facts.windows import WindowsInfo
     from winfra.facts.wsl import WslInstallation
 
@@ -321,12 +304,10 @@ def _verify(state: Any, host: Any, s: DockerHostSettings) -> bool:
         svc = DockerEngine.service(engine, "docker")
         if svc is None or svc.get("state") != "Running":
             deploy_summary.record_versions(host, versions)
-            return _fail(
-                state,
-                host,
+            return (
                 f"{host.name}: verification: the docker service is "
                 f"{'not registered' if svc is None else svc.get('state')}. Fix: look at the engine's event "
-                "log (Get-WinEvent -ProviderName docker) and run the deploy again",
+                "log (Get-WinEvent -ProviderName docker) and run the deploy again"
             )
         docker_exe = ntpath.join(ntpath.dirname(svc["binary"]) or s.engine_install_dir, "docker.exe")
     else:
@@ -336,19 +317,19 @@ def _verify(state: Any, host: Any, s: DockerHostSettings) -> bool:
         versions["Docker Desktop"] = str(desk.get("version"))
         if desk.get("version") != s.desktop_version:
             deploy_summary.record_versions(host, versions)
-            return _fail(
-                state,
-                host,
+            return (
                 f"{host.name}: verification: Docker Desktop {desk.get('version')} is installed, host data "
-                f"docker_desktop_version pins {s.desktop_version}",
+                f"docker_desktop_version pins {s.desktop_version}"
             )
         install_dir = desk.get("install_dir") or r"C:\Program Files\Docker\Docker"
         # Desktop's CLI (windows-facts.md B.3: the resources\bin folder Desktop puts on PATH).
         docker_exe = ntpath.join(install_dir, "resources", "bin", "docker.exe")
 
-    doc, stderr = _docker_version(host, docker_exe)
-    client = (doc or {}).get("Client") or {}
-    server = (doc or {}).get("Server") or {}
+    answer = host.get_fact(DockerVersion, docker=docker_exe)
+    doc = answer.get("version") or {}
+    error = (answer.get("error") or "").strip()
+    client = doc.get("Client") or {}
+    server = doc.get("Server") or {}
     if client.get("Version"):
         versions["docker CLI"] = str(client["Version"])
     if server.get("Version"):
@@ -360,39 +341,41 @@ def _verify(state: Any, host: Any, s: DockerHostSettings) -> bool:
             reason = (
                 f"the engine answers with version {server['Version']}"
                 if server.get("Version")
-                else f"the engine does not answer: {stderr.splitlines()[-1] if stderr else 'no output'}"
+                else f"the engine does not answer: {error.splitlines()[-1] if error else 'no output'}"
             )
-            return _fail(
-                state,
-                host,
+            return (
                 f"{host.name}: verification: `docker version` failed ({reason}); host data "
-                f"docker_engine_version pins {s.engine_version}",
+                f"docker_engine_version pins {s.engine_version}"
             )
-        return True
+        return None
     if not client.get("Version"):
-        return _fail(
-            state,
-            host,
+        return (
             f"{host.name}: verification: Docker Desktop's CLI {docker_exe} does not run: "
-            f"{stderr.splitlines()[-1] if stderr else 'no output'}",
+            f"{error.splitlines()[-1] if error else 'no output'}"
         )
     if not server:
         # Desktop starts in the user's interactive session only (windows-facts.md B.7, B.8).
         deploy_summary.add_note(
             host, f"Docker Desktop's engine is not running: it starts when {s.user} logs on"
         )
-    return True
+    return None
 
 
-@operation(is_idempotent=False)
+@operation()
 def _verified(settings: DockerHostSettings):
     """
-    Verify Docker on this host (reads only; nothing to do in --dry).
+    Verify Docker on this host: reads only, so a healthy host is "no change".
 
     + settings: the host's validated settings.
     """
-    if host.state.is_executing:
-        yield FunctionCommand(_verify, (settings,), {})
+    if not host.state.is_executing:
+        host.noop("Docker is verified when the deploy runs")
+        return
+    problem = _verification_problem(settings)
+    if problem:
+        yield fail_host(problem)
+        return
+    host.noop("docker version answers with the pinned versions")
 
 
 def _verification(s: DockerHostSettings) -> None:

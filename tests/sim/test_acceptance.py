@@ -181,6 +181,11 @@ def test_second_run_reports_no_change_on_any_host(lab: Lab) -> None:
         assert summary[name]["changed"] == [], summary[name]
         assert summary[name]["reboots"] == 0
     assert "nothing (already converged)" in lab.second.output
+    # pyinfra's own results table agrees: every operation is "No Change" on every host (checks
+    # and verification are reads, not steps that count as executed).
+    total = next(line for line in lab.second.output.splitlines() if line.strip().startswith("Grand total"))
+    hosts_ops, success, error, no_change = total.split()[2:6]
+    assert (success, error) == ("-", "-") and no_change == hosts_ops, total
 
 
 def test_second_run_runs_no_state_changing_command(lab: Lab) -> None:

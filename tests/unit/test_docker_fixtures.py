@@ -13,7 +13,7 @@ Same layout and conventions as tests/unit/test_windows_fixtures.py (rendered scr
 Fact fixture (``tests/fixtures/facts/docker.<Fact>/*.json``)::
 
     {"command": {"script": ..., "params": ...}, "base": NAME, "overrides": {...}, "fact": expected}
-      or "output": {...} instead of base/overrides
+      or "output": {...} instead of base/overrides; "command_kwargs" for a fact taking arguments
 
 Operation fixture (``tests/fixtures/operations/docker.<op>/*.json``)::
 
@@ -117,7 +117,7 @@ def fixture_files(kind: str, name: str) -> list[Path]:
     return sorted((FIXTURES / kind / name).glob("*.json"))
 
 
-FACTS = ("DockerEngine", "DockerDesktop", "ContainerCompatibility")
+FACTS = ("DockerEngine", "DockerDesktop", "ContainerCompatibility", "DockerVersion")
 FACT_CASES = [
     pytest.param(name, path, id=f"{name}/{path.stem}")
     for name in FACTS
@@ -129,7 +129,8 @@ FACT_CASES = [
 def test_fact_fixture(fact_name: str, path: Path) -> None:
     data = json.loads(path.read_text("utf-8"))
     fact = getattr(facts, fact_name)()
-    assert describe_command(StringCommand(fact.command())) == data["command"]
+    command = fact.command(**(data.get("command_kwargs") or {}))
+    assert describe_command(StringCommand(command)) == data["command"]
     output = [json.dumps(host_state(data))] if "base" in data else [json.dumps(data["output"])]
     assert json.loads(json.dumps(fact.process(output))) == data["fact"]
 

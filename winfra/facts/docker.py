@@ -300,3 +300,16 @@ class DockerDesktopEngine(JsonScriptFact[dict]):
 
     def command(self, docker: str) -> str:
         return render_script("docker_desktop_engine_state", {"docker": docker})
+
+
+class DockerVersion(JsonScriptFact[dict]):
+    """``docker version --format '{{json .}}'`` from a given docker.exe (windows-facts F.6: parse
+    the JSON, not the text).
+
+    Returns ``{"exists": bool, "exit_code": int | None, "version": {"Client": {...}, "Server":
+    {...} | None} | None, "error": stderr text or None}``. A read: the connector caches it for the
+    run, so verifying a converged host costs no state change.
+    """
+
+    def command(self, docker: str) -> str:
+        return render_script("docker_version", {"docker": docker})
