@@ -291,8 +291,9 @@ def _container_host(s: DockerHostSettings) -> None:
 
 
 def _verification_problem(s: DockerHostSettings) -> str | None:
-    """Pinned versions from the facts, then ``docker version`` against the engine (a read-mode
-    script, so a healthy host costs no state change and a converged run stays "no change")."""
+    """Why this host fails verification, or None: the pinned versions from the facts, and on a
+    container host ``docker version`` against the engine (a read-mode script, so a healthy host
+    costs no state change and a converged run stays "no change")."""
     from winfra.facts.docker import DockerDesktop, DockerEngine, DockerVersion
     from winfra.facts.windows import WindowsInfo
     from winfra.facts.wsl import WslInstallation
@@ -321,9 +322,22 @@ def _verification_problem(s: DockerHostSettings) -> str | None:
                 f"{host.name}: verification: Docker Desktop {desk.get('version')} is installed, host data "
                 f"docker_desktop_version pins {s.desktop_version}"
             )
-        install_dir = desk.get("install_dir") or r"C:\Program Files\Docker\Docker"
-        # Desktop's CLI (windows-facts.md B.3: the resources\bin folder Desktop puts on PATH).
-        docker_exe = ntpath.join(install_dir, "resources", "bin", "docker.exe")
+        if not desk.get("exe_exists"):
+            deploy_summary.record_versions(host, versions)
+            return (
+                f"{host.name}: verification: Docker Desktop {desk.get('version')} is registered but "
+                f"Docker Desktop.exe is missing from {desk.get('install_dir')}. Fix: repair or reinstall "
+                "Docker Desktop (remove it, then run the deploy again)"
+            )
+        deploy_summary.record_versions(host, versions)
+        # Desktop's engine runs only in the user's interactive session (windows-facts.md B.7, B.8):
+        # over WinRM `docker version` can only show the client, so it is not run on dev boxes.
+        deploy_summary.add_note(
+            host,
+            f"Docker Desktop starts when {s.user} logs on; its engine runs only in that session, "
+            "so it is not checked over WinRM",
+        )
+        return None
 
     answer = host.get_fact(DockerVersion, docker=docker_exe)
     doc = answer.get("version") or {}
@@ -333,30 +347,18 @@ def _verification_problem(s: DockerHostSettings) -> str | None:
     if client.get("Version"):
         versions["docker CLI"] = str(client["Version"])
     if server.get("Version"):
-        versions["engine" if s.role == "container_host" else "Desktop engine"] = str(server["Version"])
+        versions["engine"] = str(server["Version"])
     deploy_summary.record_versions(host, versions)
 
-    if s.role == "container_host":
-        if server.get("Version") != s.engine_version:
-            reason = (
-                f"the engine answers with version {server['Version']}"
-                if server.get("Version")
-                else f"the engine does not answer: {error.splitlines()[-1] if error else 'no output'}"
-            )
-            return (
-                f"{host.name}: verification: `docker version` failed ({reason}); host data "
-                f"docker_engine_version pins {s.engine_version}"
-            )
-        return None
-    if not client.get("Version"):
-        return (
-            f"{host.name}: verification: Docker Desktop's CLI {docker_exe} does not run: "
-            f"{error.splitlines()[-1] if error else 'no output'}"
+    if server.get("Version") != s.engine_version:
+        reason = (
+            f"the engine answers with version {server['Version']}"
+            if server.get("Version")
+            else f"the engine does not answer: {error.splitlines()[-1] if error else 'no output'}"
         )
-    if not server:
-        # Desktop starts in the user's interactive session only (windows-facts.md B.7, B.8).
-        deploy_summary.add_note(
-            host, f"Docker Desktop's engine is not running: it starts when {s.user} logs on"
+        return (
+            f"{host.name}: verification: `docker version` failed ({reason}); host data "
+            f"docker_engine_version pins {s.engine_version}"
         )
     return None
 

@@ -163,6 +163,10 @@ def run(call: ScriptCall) -> Any:
                 "incorrect. Check the password in host data."
             )
         call.step("runas:start")
+        # The task's action is a powershell.exe running the launcher (-File), which starts the
+        # inner script in another powershell.exe (-EncodedCommand, Start-Process with redirected
+        # output): two more process launches on a real host (winfra/scripts/run_as_user.ps1).
+        host.counters.add("powershell_launches", 2)
         code, out, err = run_inner(call, u.name, str(p.get("script") or ""))
     finally:
         host.fs.rmtree(task_dir)
