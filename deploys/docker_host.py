@@ -58,9 +58,6 @@ from winfra.deploy_settings import (
 from winfra.operations import docker, windows, wsl
 from winfra.operations._steps import fail_host
 
-# Seconds `docker version` may take (it only talks to the local named pipe).
-VERIFY_TIMEOUT = 120
-
 
 def _fail(state: Any, host: Any, message: str) -> bool:
     """A step that fails only this host (returning False fails the command, pyinfra drops the host)."""
@@ -106,8 +103,8 @@ def _role_reboot_batch(role: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _stop_if_reboot_pending(state: Any, host: Any) -> bool:
-    """reboot_policy: never. A reboot this deploy needs is pending: stop this host with the fix."""
+def _pending_reboot_problem() -> str | None:
+    """reboot_policy: never. Why this host must stop (a reboot this deploy needs is pending)."""
     from winfra.facts.windows import PendingReboot
 
     pending = host.get_fact(PendingReboot) or {}
@@ -115,12 +112,10 @@ def _stop_if_reboot_pending(state: Any, host: Any) -> bool:
     if pending.get("cbs_reboot_pending"):
         why.append("CBS RebootPending is set")
     if not why:
-        return True
-    return _fail(
-        state,
-        host,
+        return None
+    return (
         f"{host.name}: a reboot is needed ({'; '.join(why)}) and host data reboot_policy is 'never'. "
-        "Fix: reboot the host yourself and run the deploy again, or set reboot_policy: auto.",
+        "Fix: reboot the host yourself and run the deploy again, or set reboot_policy: auto."
     )
 
 
@@ -135,13 +130,20 @@ def _reboot_step(s: DockerHostSettings, name: str) -> None:
         _no_reboot_pending(name="winfra: check that no reboot is pending (reboot_policy: never)")
 
 
-@operation(is_idempotent=False)
+@operation()
 def _no_reboot_pending():
     """
-    reboot_policy: never. Fail this host when a reboot is pending (reads only; nothing in --dry).
+    reboot_policy: never. Fail this host when a reboot is pending: reads only, so a host with
+    nothing pending is "no change".
     """
-    if host.state.is_executing:
-        yield FunctionCommand(_stop_if_reboot_pending, (), {})
+    if not host.state.is_executing:
+        host.noop("a pending reboot is checked when the deploy runs")
+        return
+    problem = _pending_reboot_problem()
+    if problem:
+        yield fail_host(problem)
+        return
+    host.noop("no reboot is pending")
 
 
 def _preflight_and_features(s: DockerHostSettings) -> None:
