@@ -137,3 +137,17 @@ def test_max_envelope_and_connect_timeout_settings() -> None:
     assert s._operation_timeout() == 2
     s.set_connect_timeout(None)
     assert s._protocol.transport.read_timeout_sec == 30 and s._operation_timeout() == 20
+
+
+def test_operation_timeout_while_opening_the_shell_is_an_oserror(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A busy server may answer Create with the OperationTimeout fault; pywinrm raises it as a
+    # plain Exception, which would abort the whole pyinfra run if it escaped connect().
+    s = session()
+
+    def busy(**_: object) -> str:
+        raise WinRMOperationTimeoutError()
+
+    monkeypatch.setattr(s._protocol, "open_shell", busy)
+    with pytest.raises(TransportError, match="Create shell"):
+        s.open()
+    assert s.shell_id is None

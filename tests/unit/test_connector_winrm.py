@@ -157,6 +157,20 @@ def test_http_port_and_ipv6(make_host) -> None:
     assert settings["endpoint"] == "http://[fe80::1]:5985/wsman"
 
 
+@pytest.mark.parametrize("transport", ["ntlm", "kerberos", "credssp"])
+def test_http_requires_message_encryption_instead_of_a_silent_downgrade(make_host, transport: str) -> None:
+    # pywinrm's "auto" falls back to plain text when the auth library cannot seal messages;
+    # over http without the opt-out we ask for "always", so that case fails to connect.
+    settings = connector_of(make_host(winrm_scheme="http", winrm_transport=transport)).settings()
+    assert settings["message_encryption"] == "always"
+    opted_out = connector_of(
+        make_host(winrm_scheme="http", winrm_transport=transport, winrm_allow_insecure=True)
+    ).settings()
+    assert opted_out["message_encryption"] == "auto"
+    # Over https the TLS channel protects the messages; "auto" (no double encryption) stays.
+    assert connector_of(make_host(winrm_transport=transport)).settings()["message_encryption"] == "auto"
+
+
 def test_cli_user_password_port_fallback(make_host) -> None:
     settings = connector_of(
         make_host(

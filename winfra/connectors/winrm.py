@@ -243,6 +243,11 @@ class WinRMConnector(BaseConnector):
                     f"and file would cross the network unencrypted. Use 'auto' (NTLM/Kerberos/CredSSP "
                     f"encrypt messages over http). {HTTPS_HELP}"
                 )
+            if encryption == "auto" and transport in ENCRYPTING_TRANSPORTS:
+                # pywinrm's "auto" silently falls back to plain text over http when the auth
+                # library cannot seal messages (an old pykerberos without WinRM encryption,
+                # winrm/transport.py build_session); "always" makes that a connect error instead.
+                encryption = "always"
         ca_trust_path = self._setting("winrm_ca_trust_path")
         if ca_trust_path and not os.path.exists(ca_trust_path):
             raise WinRMSettingsError(f"{where}: winrm_ca_trust_path {ca_trust_path!r} does not exist")
@@ -395,10 +400,10 @@ class WinRMConnector(BaseConnector):
         refusal = self._refusal(arguments)
         if refusal:
             return self._failure(refusal)
-        env = {
-            str(k): (v.unmask() if isinstance(v, HiddenValue) else str(v))
-            for k, v in (arguments.get("_env") or {}).items()
-        }
+        given_env = arguments.get("_env") or {}
+        env = {str(k): (v.unmask() if isinstance(v, HiddenValue) else str(v)) for k, v in given_env.items()}
+        # A HiddenValue in the command or in _env is a secret: keep it off the command line.
+        sensitive = masked != raw or any(isinstance(v, HiddenValue) for v in given_env.values())
         chdir = arguments.get("_chdir") or None
         timeout = arguments.get("_timeout") or None
         stdin = arguments.get("_stdin")
@@ -436,7 +441,7 @@ class WinRMConnector(BaseConnector):
                 return self._failure(result_or_error)
             result = result_or_error
         else:
-            result = session.run(raw, stdin=stdin, env=env, chdir=chdir, timeout=timeout)
+            result = session.run(raw, stdin=stdin, env=env, chdir=chdir, timeout=timeout, sensitive=sensitive)
 
         if cacheable and result.rc == 0:
             self._fact_cache[key] = result

@@ -100,11 +100,20 @@ def build(
     stdin: bytes | str | None = None,
     env: Mapping[str, str] | None = None,
     chdir: str | None = None,
+    sensitive: bool = False,
 ) -> WireCommand:
-    """Build the WinRS command for ``script`` (see the module docstring for the format)."""
+    """Build the WinRS command for ``script`` (see the module docstring for the format).
+
+    ``sensitive``: the script text holds a secret (a pyinfra ``HiddenValue`` in the command or
+    in ``_env``). It then always travels on stdin: a process command line is readable by other
+    users of the host and is recorded by process-creation auditing (event 4688 "Include command
+    line in process creation events",
+    learn.microsoft.com/windows-server/identity/ad-ds/manage/component-updates/command-line-process-auditing),
+    and ``-EncodedCommand`` is only base64. ARCHITECTURE.md: secrets travel on stdin.
+    """
     full = with_prologue(script, env=env, chdir=chdir)
     direct = command_line(full)
-    if stdin is None and len(direct) <= CMD_LINE_LIMIT:
+    if stdin is None and not sensitive and len(direct) <= CMD_LINE_LIMIT:
         return WireCommand(direct, None, via_stdin=False)
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")

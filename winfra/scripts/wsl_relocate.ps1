@@ -245,6 +245,17 @@ function Invoke-WinfraRollback {
     if (-not $r.ok) {
         throw "winfra: CRITICAL: $Why, and re-importing '$($Journal.name)' at $($Journal.from) failed too ($($r.error_code)). The data is safe in $($Journal.backup) (journal $journalPath); run: wsl --import $($Journal.name) $($Journal.from) $($Journal.backup) --vhd"
     }
+    # The re-import has a new GUID: record it, so the next run knows this registration holds the
+    # backup's data (phase rolled_back) if this run dies before the backup is deleted.
+    $back = Get-WinfraDistro -Name $Journal.name
+    $Journal.guid = $back.guid
+    $Journal.phase = 'rolled_back'
+    Save-WinfraJournal -Journal $Journal
+    # The backup is deleted only once the re-imported copy is verified to start (A.6 safe order).
+    $s = Test-WinfraStarts -Name $Journal.name
+    if (-not $s.ok) {
+        throw "winfra: CRITICAL: $Why, and '$($Journal.name)' re-imported at $($Journal.from) does not start either ($($s.error_code)). The backup $($Journal.backup) and the journal $journalPath are kept."
+    }
     Restore-WinfraIdentity -Journal $Journal
     Remove-Item -LiteralPath $Journal.backup -Force
     Remove-WinfraJournal
@@ -295,9 +306,52 @@ $result = [ordered]@{
 
 $d = Get-WinfraDistro -Name $name
 
+# -- a backup path must never name live data -----------------------------------------------------
+# --import-in-place adopts a .vhdx where it lies and --unregister deletes it (windows-facts A.6):
+# a backup path that is some registration's VHD (e.g. the backup adopted by hand after a failed
+# move) would be deleted or overwritten below. The import writes <location>\ext4.vhdx (A.6), so
+# the backup may not live in the target directory either.
+$backupPaths = @($backup)
+if ($null -ne $journal -and $journal.backup) {
+    $backupPaths += [string]$journal.backup
+}
+foreach ($b in $backupPaths) {
+    $nb = Get-WinfraNormPath $b
+    if ((Get-WinfraNormPath ([System.IO.Path]::GetDirectoryName($b))) -eq (Get-WinfraNormPath $target)) {
+        throw "winfra: the backup $b lies in the target directory $target; choose a backup_path outside it. Nothing was changed."
+    }
+    foreach ($other in @(Get-WinfraDistros | ForEach-Object { $_ })) {
+        if ((Get-WinfraNormPath $other.vhd_path) -eq $nb) {
+            throw "winfra: the backup path $b is the live VHD of distro '$($other.name)' (adopted with --import-in-place, windows-facts A.6); deleting or overwriting it would destroy that distro. Choose another backup_path or move that distro first. Nothing was changed."
+        }
+    }
+}
+
+# A journal whose verified backup (phase exported or later) belongs to ANOTHER registration of the
+# same name (the user re-created the distro after an interrupted move) holds the only copy of the
+# old data: never delete it by starting a new move.
+if ($null -ne $d -and $null -ne $journal -and $journal.backup -and $journal.phase -ne 'started' -and $d.guid -ne $journal.guid -and (Get-WinfraNormPath $d.base) -ne (Get-WinfraNormPath $journal.to) -and (Test-Path -LiteralPath $journal.backup)) {
+    throw "winfra: an interrupted move of '$name' left its verified export at $($journal.backup) (journal $journalPath), but another '$name' is registered now at $($d.base). Nothing was changed. Import the export under another name (wsl --import <name> <dir> $($journal.backup) --vhd) or, if that registration is the restored distro, delete the journal; then re-run."
+}
+
+# An unregister cut short after it deleted the VHD: the key is deleted last (scope exit in
+# LxssUserSessionImpl::UnregisterDistribution, microsoft/WSL src/windows/service/exe/
+# LxssUserSession.cpp), so the registration remains without its VHD. The verified export holds
+# the data: finish the unregister, then resume from the export below.
+if ($null -ne $d -and $null -ne $journal -and $journal.backup -and ($journal.phase -eq 'exported' -or $journal.phase -eq 'unregistered') -and $d.guid -eq $journal.guid -and -not ($d.vhd_path -and (Test-Path -LiteralPath $d.vhd_path)) -and (Test-Path -LiteralPath $journal.backup)) {
+    $r = Invoke-WinfraWsl -Step 'wsl:unregister' -Arguments @('--unregister', $name)
+    if (-not $r.ok -and $null -ne (Get-WinfraDistro -Name $name)) {
+        throw "winfra: finishing the interrupted unregister of '$name' failed ($($r.error_code)); its data is safe in $($journal.backup) (journal $journalPath). Re-run, or: wsl --unregister $name; wsl --import $name $($journal.to) $($journal.backup) --vhd"
+    }
+    $journal.phase = 'unregistered'
+    Save-WinfraJournal -Journal $journal
+    $d = $null
+}
+
 # -- resume an interrupted move ------------------------------------------------------------------
 if ($null -eq $d) {
-    if ($null -ne $journal -and $journal.backup -and (Test-Path -LiteralPath $journal.backup)) {
+    # Only an export that was verified (phase exported or later) may be imported.
+    if ($null -ne $journal -and $journal.backup -and $journal.phase -ne 'started' -and (Test-Path -LiteralPath $journal.backup)) {
         # Interrupted after unregister: finish the move from the verified export.
         $result['from'] = $journal.from
         $result['backup'] = $journal.backup
@@ -425,14 +479,22 @@ foreach ($drive in $need.Keys) {
 }
 
 $defaultGuid = Get-WinfraDefaultGuid
+$wasDefault = ($defaultGuid -eq $d.guid)
+$defaultUid = $d.uid
+if ($null -ne $journal -and $journal.guid -eq $d.guid) {
+    # Restarting after an interruption or a rollback (whose re-import reset DefaultUid and the
+    # default, A.6): the identity to restore is the one recorded before the first attempt.
+    $wasDefault = [bool]$journal.was_default
+    $defaultUid = [int]$journal.default_uid
+}
 $journal = [pscustomobject]@{
     name        = $name
     guid        = $d.guid
     from        = $d.base
     to          = $target
     backup      = $backup
-    was_default = ($defaultGuid -eq $d.guid)
-    default_uid = $d.uid
+    was_default = $wasDefault
+    default_uid = $defaultUid
     method      = 'export_import'
     phase       = 'started'
 }
@@ -513,7 +575,13 @@ Save-WinfraJournal -Journal $journal
 
 $r = Invoke-WinfraWsl -Step 'wsl:unregister' -Arguments @('--unregister', $name)
 if (-not $r.ok) {
-    if ($null -ne (Get-WinfraDistro -Name $name)) {
+    $still = Get-WinfraDistro -Name $name
+    if ($null -ne $still) {
+        # The export is the only copy unless the registered VHD is still there: unregister deletes
+        # the VHD before the key (LxssUserSession.cpp UnregisterDistribution).
+        if (-not ($still.vhd_path -and (Test-Path -LiteralPath $still.vhd_path))) {
+            throw "winfra: unregistering '$name' failed ($($r.error_code)) after its VHD was deleted; the data is safe in $backup (journal $journalPath). Re-run to finish the move."
+        }
         Remove-Item -LiteralPath $backup -Force
         Remove-WinfraJournal
         throw "winfra: unregistering '$name' failed ($($r.error_code)); the distro is unchanged at $($d.base)."

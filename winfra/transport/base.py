@@ -100,8 +100,12 @@ class PowerShellSession(abc.ABC):
         env: Mapping[str, str] | None = None,
         chdir: str | None = None,
         timeout: float | None = None,
+        sensitive: bool = False,
     ) -> Result:
         """Run a PowerShell ``script`` and wait for it.
+
+        ``sensitive``: ``script`` or ``env`` holds a secret, which must never reach a process
+        command line (it travels on stdin instead: ``winfra.powershell.wire.build``).
 
         Raises :class:`CommandTimeout` after ``timeout`` seconds (the command is terminated and
         the session stays usable), :class:`TransportError` when the host cannot be reached.

@@ -350,9 +350,9 @@ class WinRSSession(PowerShellSession):
         """Call a pywinrm method, mapping its errors (and remembering a successful login)."""
         try:
             result = func(*args, **kwargs)
-        except WinRMOperationTimeoutError:
-            raise
         except Exception as exc:
+            # WinRMOperationTimeoutError included: it is a plain Exception, and one escaping
+            # open() would abort the whole pyinfra run instead of failing this host (§1.8).
             raise self._map(exc, operation) from exc
         self._authenticated = True
         return result
@@ -578,8 +578,9 @@ class WinRSSession(PowerShellSession):
         env: Mapping[str, str] | None = None,
         chdir: str | None = None,
         timeout: float | None = None,
+        sensitive: bool = False,
     ) -> Result:
-        command = wire.build(script, stdin=stdin, env=env, chdir=chdir)
+        command = wire.build(script, stdin=stdin, env=env, chdir=chdir, sensitive=sensitive)
         chunks = None
         if command.stdin is not None:
             chunks = _chunks(command.stdin, send_chunk_size(self.max_envelope_kb))

@@ -7,7 +7,7 @@ Supported entries (anything else is rejected when the host loads, naming the ent
     ``winfra/sim/scripting.py``) ``times`` times in a row (default 1; ``"always"`` or 0 means
     every call from the nth on). The step raises a terminating PowerShell error with ``error``
     (default "Injected fault at <step>"). ``step`` may use ``fnmatch`` wildcards.
-``{"step": "docker_desktop:install", "installer_exit_code": 1603, "nth": 1, "times": 1}``
+``{"step": "docker:desktop_install", "installer_exit_code": 1603, "nth": 1, "times": 1}``
     The installer run by that step exits with this code: :meth:`FaultPlan.check` raises
     :class:`InstallerExitFault`, which the counterpart turns into the installer's exit code.
 ``{"drop_connection_at_command": N}``
