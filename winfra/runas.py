@@ -26,6 +26,7 @@ import json
 import re
 
 from winfra.powershell.scripts import render_script
+from winfra.transport.clixml import decode_stderr, split_lines
 
 SCRIPT_NAME = "run_as_user"
 DEFAULT_TIMEOUT = 600
@@ -99,18 +100,20 @@ def run_as_user_command(
     return script, stdin
 
 
-def _decode_stream(b64: str) -> list[str]:
+def _decode_stream(b64: str) -> str:
     try:
         raw = base64.b64decode(b64 or "", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise RunAsError(f"run-as: malformed output from {SCRIPT_NAME}: {exc}") from exc
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    text = raw.decode("utf-8", errors="replace")
-    lines = re.split(r"\r*\n", text)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
+    return raw.decode("utf-8", errors="replace")
+
+
+def _lines(text: str) -> list[str]:
+    # The same rules as every other command's output: CR (also a lone one) stripped, no
+    # trailing empty line (winfra.transport.clixml.split_lines).
+    return split_lines(text)
 
 
 def parse_run_as_output(stdout_lines: list[str]) -> tuple[int, list[str], list[str]]:
@@ -124,10 +127,19 @@ def parse_run_as_output(stdout_lines: list[str]) -> tuple[int, list[str], list[s
         except json.JSONDecodeError:
             continue
         if isinstance(data, dict) and "exit_code" in data and "stdout" in data:
+            if not (
+                isinstance(data["exit_code"], int)
+                and isinstance(data["stdout"], str)
+                and isinstance(data.get("stderr", ""), (str, type(None)))
+            ):
+                # A TypeError/ValueError here would escape to pyinfra and abort the whole run.
+                raise RunAsError(f"run-as: malformed result document from {SCRIPT_NAME}: {text[:200]!r}")
             return (
                 int(data["exit_code"]),
-                _decode_stream(data["stdout"]),
-                _decode_stream(data.get("stderr", "")),
+                _lines(_decode_stream(data["stdout"])),
+                # The inner powershell.exe's stderr was redirected to a file, so its errors may be
+                # CLIXML like any other command's (anchors-and-winrm.md §3.4).
+                decode_stderr(_decode_stream(data.get("stderr", ""))),
             )
     shown = " | ".join(stdout_lines)[:200]
     raise RunAsError(f"run-as: {SCRIPT_NAME} printed no result document: {shown!r}")

@@ -288,6 +288,43 @@ def test_next_command_after_a_reboot_reconnects_transparently(target: SimTarget)
         assert counters(host).snapshot()["shells_opened"] == 2
 
 
+def test_cached_reads_are_dropped_when_the_host_rebooted_behind_our_back(target: SimTarget) -> None:
+    # connect() primed the cache with get_host_state; the host then rebooted (say, Windows
+    # Update). The next command reconnects transparently, and the old read must not be reused.
+    target.sim.boot.downtime_s = 0.0
+    read = render_script("get_host_state", {})
+    with connected(target) as host:
+        host.run_shell_command(read)
+        assert target.sim.counters.snapshot()["scripts"]["get_host_state"] == 1  # from the cache
+        target.sim.reboot()
+        ok, out = host.run_shell_command(render_script("get_boot_state", {"nonce": "n1"}))
+        assert ok, out.stderr
+        assert counters(host).snapshot()["server_resets"] >= 1
+        host.run_shell_command(read)
+        assert target.sim.counters.snapshot()["scripts"]["get_host_state"] == 2
+
+
+def test_hidden_values_travel_on_stdin_not_on_the_command_line(
+    target: SimTarget, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+) -> None:
+    from pyinfra.api import HiddenValue
+
+    caplog.set_level(logging.DEBUG)
+    with connected(target) as host:
+        before = counters(host).snapshot()["http_requests"]
+        ok, out = host.run_shell_command(
+            StringCommand(scripted(echo=True) + "\n#", HiddenValue("t0ken-in-command")),
+            _env={"WINFRA_SECRET": HiddenValue("s3cr3t")},
+            print_input=True,
+        )
+        assert ok, out.stderr
+        assert json.loads(out.stdout_lines[-1])["env"] == {"WINFRA_SECRET": "s3cr3t"}
+        # Command + Send (the script, off the command line) + Receive + Signal.
+        assert counters(host).snapshot()["http_requests"] - before == 4
+    shown = caplog.text + capsys.readouterr().err
+    assert "s3cr3t" not in shown and "t0ken-in-command" not in shown
+
+
 def test_reboot_during_a_command_fails_it_and_the_next_one_works(target: SimTarget) -> None:
     import threading
 

@@ -26,7 +26,7 @@ from winfra.facts.wsl import distros_from_state
 from winfra.powershell.quoting import ps_unquote
 from winfra.powershell.scripts import parse_header, render_script
 from winfra.sim.models import host as h
-from winfra.sim.models.wsl import WslExe, create_distro, read_marker
+from winfra.sim.models.wsl import WslExe, create_distro, read_marker, vhd_bytes
 from winfra.sim.process import DropConnection
 from winfra.sim.scripting import PowerShellError, ScriptCall
 
@@ -102,7 +102,7 @@ def test_export_import_moves_and_restores_default_and_user(tmp_path: Path) -> No
     out = relocate(host)
     assert out["changed"] and out["method"] == "export_import"
     steps = [s["step"] for s in out["steps"]]
-    assert steps[:4] == ["wsl:terminate", "wsl:export", "wsl:unregister", "wsl:import"]
+    assert steps[:5] == ["wsl:terminate", "wsl:export", "wsl:list_running", "wsl:unregister", "wsl:import"]
     assert "wsl:set_default" in steps and "wsl:set_default_user" in steps
     assert_intact(host, where=TARGET)
     assert_clean(host)
@@ -278,6 +278,211 @@ def test_half_done_manage_move_found_later_is_repaired(tmp_path: Path) -> None:
     out = relocate(host, manage_move=True)
     assert out["method"] == "repair_base_path"
     assert_intact(host, where=TARGET)
+
+
+BACKUP = r"D:\wsl\winfra-backup-Ubuntu.vhdx"
+JOURNAL = r"C:\Users\dev\AppData\Local\winfra\wsl-relocate-Ubuntu.json"
+
+
+def test_backup_path_adopted_by_import_in_place_is_never_deleted(tmp_path: Path) -> None:
+    # After a CRITICAL failure a user following the FAQ recipe may `wsl --import-in-place` the
+    # backup file itself: it is then a LIVE VHD (A.6: adopted, not copied). A later run must not
+    # delete or overwrite it as a stale backup.
+    host = make_host(tmp_path)
+    with host.lock:
+        host.fs.mkdir(r"D:\wsl")
+        host.fs.write_bytes(BACKUP, vhd_bytes("alpine-data"))
+        assert WslExe(host, USER).import_in_place("Alpine", BACKUP).ok
+        host.save()
+    with pytest.raises(PowerShellError, match=r"live VHD of distro 'Alpine'.*Nothing was changed"):
+        relocate(host)
+    assert read_marker(host, BACKUP) == "alpine-data"
+    assert_intact(host, where=ORIGINAL)
+    assert not host.fs.exists(JOURNAL)
+
+
+def test_recreated_distro_does_not_destroy_the_export_of_an_interrupted_move(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+
+    def hook(step: str) -> None:
+        if step == "wsl:import":
+            raise DropConnection("injected: the session died after unregister")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, hook=hook)
+    # The user sees Ubuntu gone and installs a fresh one under the same name.
+    create_distro(host, USER, "Ubuntu", r"C:\Users\dev\AppData\Local\wsl\Fresh", marker="fresh")
+    with pytest.raises(PowerShellError, match=r"interrupted move of 'Ubuntu' left its verified export"):
+        relocate(host)
+    # The export is the only copy of the old data: still there, still the old data.
+    assert read_marker(host, BACKUP) == MARKER
+    assert host.fs.exists(JOURNAL)
+    fresh = WslExe(host, USER).find("Ubuntu")
+    assert fresh is not None and read_marker(host, fresh.vhd_path) == "fresh"
+
+
+def test_unregister_cut_short_after_deleting_the_vhd_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    # LxssUserSessionImpl::UnregisterDistribution deletes the VHD, then the key on scope exit: a
+    # power cut in between leaves a registration without its VHD.
+    host = make_host(tmp_path)
+
+    def hook(step: str) -> None:
+        if step == "wsl:unregister":
+            host.fs.remove(ORIGINAL + r"\ext4.vhdx")
+            raise DropConnection("injected: power cut inside wsl --unregister")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, hook=hook)
+    assert WslExe(host, USER).find("Ubuntu") is not None
+    assert read_marker(host, BACKUP) == MARKER
+    out = relocate(host)
+    assert out["changed"] and out["method"] == "resume"
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_unregister_failing_after_deleting_the_vhd_keeps_the_export(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    host.set_faults([{"step": "wsl:unregister", "nth": 1, "error": "Wsl/Service/E_FAIL"}])
+
+    def hook(step: str) -> None:
+        if step == "wsl:unregister" and host.fs.exists(ORIGINAL + r"\ext4.vhdx"):
+            host.fs.remove(ORIGINAL + r"\ext4.vhdx")  # deleted, then the call failed
+        host.check_step(step)
+
+    with pytest.raises(PowerShellError, match=r"after its VHD was deleted; the data is safe in"):
+        relocate(host, hook=hook)
+    assert read_marker(host, BACKUP) == MARKER
+    host.set_faults([])
+    out = relocate(host)
+    assert out["method"] == "resume"
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_rollback_that_does_not_start_keeps_the_export_and_the_next_run_restores_identity(
+    tmp_path: Path,
+) -> None:
+    host = make_host(tmp_path)
+    # The copy at the target does not start, nor does the rolled-back copy.
+    host.set_faults([{"step": "wsl:verify", "nth": 1, "times": 2, "error": "Wsl/Service/E_FAIL"}])
+    with pytest.raises(PowerShellError, match=r"CRITICAL.*does not start either"):
+        relocate(host)
+    assert read_marker(host, BACKUP) == MARKER
+    ubuntu = WslExe(host, USER).find("Ubuntu")
+    assert ubuntu is not None and ubuntu.default_uid == 0  # a re-import resets DefaultUid (A.6)
+    host.set_faults([])
+    out = relocate(host)
+    assert out["changed"] and out["method"] == "export_import"
+    # The identity recorded before the first attempt is restored, not the re-import's uid 0.
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_distro_started_after_its_export_is_not_unregistered(tmp_path: Path, monkeypatch: Any) -> None:
+    # The export locks the distro only while it runs (_ConversionBegin); if something starts it
+    # and writes after the export, the unregister would destroy those writes.
+    host = make_host(tmp_path)
+    real_export = WslExe.export
+
+    def export(self: WslExe, name: str, path: str, vhd: bool = True) -> Any:
+        result = real_export(self, name, path, vhd)
+        assert self.start(name).ok  # a terminal or Docker Desktop's integration starts it
+        self.host.fs.write_bytes(ORIGINAL + r"\ext4.vhdx", vhd_bytes("written-after-export", 64 * 1024))
+        return result
+
+    monkeypatch.setattr(WslExe, "export", export)
+    with pytest.raises(PowerShellError, match=r"started again after its export.*nothing was changed"):
+        relocate(host)
+    assert read_marker(host, ORIGINAL + r"\ext4.vhdx") == "written-after-export"
+    assert not host.fs.exists(BACKUP) and not host.fs.exists(JOURNAL)
+    monkeypatch.undo()
+    with host.lock:
+        WslExe(host, USER).terminate("Ubuntu")
+    assert relocate(host)["changed"]
+    moved = WslExe(host, USER).find("Ubuntu")
+    assert moved is not None and read_marker(host, moved.vhd_path) == "written-after-export"
+
+
+def test_manage_move_cut_short_mid_copy_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    host = make_host(tmp_path, manage_move=True, version="2.5.10.0")
+
+    def hook(step: str) -> None:
+        if step == "wsl:manage_move":
+            host.fs.mkdir(TARGET)
+            host.fs.write_bytes(TARGET + r"\ext4.vhdx", b"partial copy")
+            raise DropConnection("injected: power cut while MoveFileEx copies across volumes")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, manage_move=True, hook=hook)
+    assert_intact(host, where=ORIGINAL)
+    out = relocate(host, manage_move=True)
+    assert out["changed"] and "wsl:remove_partial_move" in [s["step"] for s in out["steps"]]
+    assert_intact(host, where=TARGET)
+    assert_converges(host, manage_move=True)
+
+
+def test_foreign_file_at_the_target_is_never_deleted(tmp_path: Path) -> None:
+    host = make_host(tmp_path, manage_move=True, version="2.5.10.0")
+    with host.lock:
+        host.fs.mkdir(TARGET)
+        host.fs.write_bytes(TARGET + r"\ext4.vhdx", vhd_bytes("someone-elses"))
+        host.save()
+    with pytest.raises(PowerShellError, match="already exists and belongs to no registration"):
+        relocate(host, manage_move=True)
+    assert read_marker(host, TARGET + r"\ext4.vhdx") == "someone-elses"
+
+
+def test_resume_without_the_export_never_unregisters_the_moved_distro(tmp_path: Path) -> None:
+    # A run died between deleting the backup and deleting the journal; the next run's start check
+    # fails (here: the user logged off, CreateVm 0x8007023f). Rolling back would unregister the
+    # only copy and then find no export to import.
+    host = make_host(tmp_path)
+
+    def hook(step: str) -> None:
+        if step == "wsl:verify":
+            raise DropConnection("injected")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, hook=hook)
+    with host.lock:
+        host.fs.remove(BACKUP)
+        host.users.require(USER).logged_on = False
+        host.save()
+    with pytest.raises(PowerShellError, match="is left registered as it is"):
+        relocate(host)
+    moved = WslExe(host, USER).find("Ubuntu")
+    assert moved is not None and read_marker(host, moved.vhd_path) == MARKER
+    with host.lock:
+        host.users.require(USER).logged_on = True
+    out = relocate(host)
+    assert out["method"] == "resume"
+    assert_intact(host, where=TARGET)
+    assert_converges(host)
+
+
+def test_unverified_export_is_never_imported(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+
+    def hook(step: str) -> None:
+        if step == "wsl:export":
+            host.fs.mkdir(r"D:\wsl")
+            host.fs.write_bytes(BACKUP, b"partial")
+            raise DropConnection("injected: power cut during the export")
+        host.check_step(step)
+
+    with pytest.raises(DropConnection):
+        relocate(host, hook=hook)
+    with host.lock:
+        WslExe(host, USER).unregister("Ubuntu")  # by hand, while the journal says 'started'
+        host.save()
+    with pytest.raises(PowerShellError, match="no WSL distro named 'Ubuntu'"):
+        relocate(host)
+    assert WslExe(host, USER).find("Ubuntu") is None
 
 
 def test_refusals(tmp_path: Path) -> None:

@@ -151,3 +151,18 @@ def test_operation_timeout_while_opening_the_shell_is_an_oserror(monkeypatch: py
     with pytest.raises(TransportError, match="Create shell"):
         s.open()
     assert s.shell_id is None
+
+
+def test_only_errors_that_prove_a_command_never_ran_allow_a_retry() -> None:
+    s = session()
+    # An empty-bodied 500/400 is the HTTP/auth layer refusing a body it cannot decrypt (after
+    # a reboot): WinRM never saw the Command.
+    assert s._cannot_have_run(WinRMTransportError("http", 500, ""))
+    assert s._cannot_have_run(WSManFaultError(500, "m", "<x/>", "gone", wsman_fault_code=2150858843))
+    # A proxy's 502/504 may come after the Command was forwarded; a read timeout or a reset
+    # connection after sending may also come after it started: never retried.
+    assert not s._cannot_have_run(WinRMTransportError("http", 502, ""))
+    assert not s._cannot_have_run(WinRMTransportError("http", 504, ""))
+    assert not s._cannot_have_run(requests.exceptions.ReadTimeout("read timed out"))
+    assert not s._cannot_have_run(requests.exceptions.ConnectionError("reset"))
+    assert not s._cannot_have_run(WinRMTransportError("http", 500, "<s:Fault>...</s:Fault>"))

@@ -50,9 +50,17 @@ class FakeSession:
         self.max_envelope_kb = kb
 
     def run(
-        self, script: str, stdin: Any = None, env: Any = None, chdir: Any = None, timeout: Any = None
+        self,
+        script: str,
+        stdin: Any = None,
+        env: Any = None,
+        chdir: Any = None,
+        timeout: Any = None,
+        sensitive: bool = False,
     ) -> Result:
         self.runs.append({"script": script, "stdin": stdin, "env": env, "chdir": chdir, "timeout": timeout})
+        if sensitive:
+            self.runs[-1]["sensitive"] = True
         if script.startswith("# winfra-script: get_host_state"):
             return Result(0, [self.host_state], [])
         if self.results:
@@ -346,7 +354,37 @@ def test_arguments_reach_the_transport(make_host) -> None:
         "env": {"A": "1", "B": "masked"},
         "chdir": "C:\\x",
         "timeout": 7,
+        "sensitive": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"_env": {"A B": "1"}}, "invalid environment variable name 'A B'"),
+        ({"_env": {"A": "x\x00y"}}, "NUL"),
+        ({"_chdir": "C:\\a\x00"}, "NUL"),
+        ({"_env": {"A B": "1"}, "_su_user": "dev"}, "invalid environment variable name"),
+    ],
+)
+def test_bad_env_or_chdir_fails_the_command_not_the_run(make_host, extra: dict, needle: str) -> None:
+    # A ValueError reaching pyinfra would abort every host's run (pyinfra3-notes.md §1.8).
+    _, connector, session = connected(make_host)
+    before = len(session.runs)
+    ok, out = connector.run_shell_command("Write-Output x", **extra)
+    assert not ok and needle in out.stderr and "_env/_chdir" in out.stderr
+    assert len(session.runs) == before
+
+
+def test_hidden_values_mark_the_command_sensitive(make_host) -> None:
+    # Secrets must not reach the powershell.exe command line (wire.build sends them on stdin).
+    _, connector, session = connected(make_host)
+    connector.run_shell_command(StringCommand("Write-Output", HiddenValue("hidden-token")))
+    assert session.runs[-1].get("sensitive") is True
+    connector.run_shell_command("Write-Output x", _env={"K": HiddenValue("v")})
+    assert session.runs[-1].get("sensitive") is True
+    connector.run_shell_command(StringCommand("Write-Output", "plain"), _env={"K": "v"})
+    assert "sensitive" not in session.runs[-1]
 
 
 def test_print_input_shows_the_masked_command(make_host, capsys: pytest.CaptureFixture) -> None:
@@ -411,6 +449,49 @@ def test_fact_cache_rules(make_host) -> None:
     assert FakeSession.instances[-1].runs[-1]["script"] == read
 
 
+def test_a_transparent_reconnect_drops_the_cached_reads(make_host) -> None:
+    # The transport reopens its connection/shell when the server lost them (a reboot, a WinRM
+    # restart); reads cached before that may describe a host that has changed since.
+    _, connector, session = connected(make_host)
+    host_state = render_script("get_host_state", {})
+    other_read = render_script("get_boot_state", {"nonce": "n1"})
+    original_run = session.run
+
+    def run_after_a_server_reset(*args: Any, **kwargs: Any) -> Result:
+        session.counters.add("server_resets")
+        return original_run(*args, **kwargs)
+
+    session.run = run_after_a_server_reset  # type: ignore[method-assign]
+    connector.run_shell_command(other_read)  # a read-mode miss, during which the server reset
+    session.run = original_run  # type: ignore[method-assign]
+    connector.run_shell_command(host_state)
+    assert [r["script"] for r in session.runs].count(host_state) == 2  # not served from the cache
+    connector.run_shell_command(other_read)
+    assert [r["script"] for r in session.runs].count(other_read) == 1  # read after the reset: cached
+
+
+def test_only_an_exact_rendered_read_script_is_cached(make_host) -> None:
+    # A read-mode header is not enough: text appended after the rendered read (or an edited
+    # body) may change the host, so it runs every time and drops the cached reads.
+    from winfra.powershell.scripts import is_read_only
+
+    read = render_script("get_host_state", {})
+    boot = render_script("get_boot_state", {"nonce": "it's"})
+    assert is_read_only(read) and is_read_only(boot)
+    appended = read + "\nRemove-Item -LiteralPath 'C:\\x'"
+    edited = read.replace("& {\n", "& {\nStop-Service docker\n", 1)
+    smuggled = boot[: boot.rindex("'")] + "'; Stop-Service docker; 'x'"
+    assert not any(is_read_only(text) for text in (appended, edited, smuggled))
+    assert not is_read_only(render_script("put_file", {"path": "C:\\x", "sha256": "0" * 64, "size": 0}))
+
+    _, connector, session = connected(make_host)
+    connector.run_shell_command(appended)
+    connector.run_shell_command(appended)
+    assert [r["script"] for r in session.runs].count(appended) == 2
+    connector.run_shell_command(read)  # the appended command dropped the cache primed at connect
+    assert [r["script"] for r in session.runs].count(read) == 2
+
+
 def test_a_read_that_misses_keeps_the_other_cached_reads(make_host) -> None:
     _, connector, session = connected(make_host)
     host_state = render_script("get_host_state", {})
@@ -464,6 +545,36 @@ def test_su_user_goes_through_runas(make_host, monkeypatch: pytest.MonkeyPatch) 
     assert session.runs[-1]["script"] == "WRAPPER" and session.runs[-1]["stdin"] == b"pw-on-stdin"
     ok, out = connector.run_shell_command("x", _su_user="dev", _stdin="data")
     assert not ok and "_stdin" in out.stderr
+
+
+def test_su_user_output_is_decoded_like_any_other(make_host) -> None:
+    # The inner process's stderr (redirected to a file by run_as_user.ps1) may be CLIXML, and
+    # its lines may end in a lone CR: the result must look like a normal command's.
+    import base64
+    import json
+
+    clixml = (
+        '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+        '<S S="Error">Access is denied._x000D__x000A_</S></Objs>'
+    )
+    doc = {
+        "exit_code": 1,
+        "stdout": base64.b64encode(b"one\r\ntwo\r").decode(),
+        "stderr": base64.b64encode(clixml.encode()).decode(),
+    }
+    _, connector, session = connected(make_host)
+    session.results = [Result(0, [json.dumps(doc)], [])]
+    ok, out = connector.run_shell_command("x", _su_user="dev", _su_password="pw")
+    assert not ok
+    assert out.stdout_lines == ["one", "two"]
+    assert out.stderr_lines == ["Access is denied."]
+
+
+def test_su_user_malformed_wrapper_output_fails_the_command_not_the_run(make_host) -> None:
+    _, connector, session = connected(make_host)
+    session.results = [Result(0, ['{"exit_code": null, "stdout": 5}'], [])]
+    ok, out = connector.run_shell_command("x", _su_user="dev", _su_password="pw")
+    assert not ok and "malformed result document" in out.stderr
 
 
 def test_su_user_refusal_from_runas_is_reported(make_host) -> None:

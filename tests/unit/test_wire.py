@@ -75,3 +75,14 @@ def test_bootstrap_is_valid_powershell_and_short() -> None:
     assert syntax_errors(wire.BOOTSTRAP) == []
     assert syntax_errors(wire.PROLOGUE) == []
     assert len(wire.command_line(wire.BOOTSTRAP)) < 3000
+
+
+def test_a_sensitive_script_never_goes_on_the_command_line() -> None:
+    # A secret in the script text (a HiddenValue in _env or in the command) would be readable
+    # in the process command line and in process-creation audit events: stdin only.
+    command = wire.build("Get-Date", env={"TOKEN": "s3cr3t-value"}, sensitive=True)
+    assert command.via_stdin
+    assert _decode_command_line(command.command_line) == wire.BOOTSTRAP
+    first, second, _ = command.stdin.split(b"\r\n")
+    assert "s3cr3t-value" in base64.b64decode(first).decode("utf-8") and second == b""
+    assert not wire.build("Get-Date", env={"TOKEN": "plain"}).via_stdin

@@ -414,6 +414,12 @@ class WinRMConnector(BaseConnector):
             stdin = "\n".join(str(s) for s in stdin)
         if print_input:
             self._echo_input(masked)
+        try:
+            # Bad _env names or a NUL in _env/_chdir: refuse before anything reaches the host. The
+            # ValueError would otherwise escape to pyinfra, which aborts the whole run (§1.8).
+            wire.with_prologue("", env=env, chdir=chdir)
+        except ValueError as exc:
+            return self._failure(f"{self.host.name}: _env/_chdir cannot be passed to PowerShell: {exc}")
         session = self._require_session()
 
         cacheable = stdin is None and shell not in CMD_NAMES and is_read_only(raw)
@@ -427,21 +433,30 @@ class WinRMConnector(BaseConnector):
             # read. A read that missed the cache changes nothing, so the others stay valid.
             self._fact_cache.clear()
 
-        if shell in CMD_NAMES:
-            if env or chdir or su_user:
-                return self._failure(
-                    f"{self.host.name}: _env, _chdir and _su_user need PowerShell; drop "
-                    "_shell_executable='cmd' (or call cmd.exe /c from PowerShell)"
+        if shell in CMD_NAMES and (env or chdir or su_user):
+            return self._failure(
+                f"{self.host.name}: _env, _chdir and _su_user need PowerShell; drop "
+                "_shell_executable='cmd' (or call cmd.exe /c from PowerShell)"
+            )
+        resets = self.counters.server_resets
+        try:
+            if shell in CMD_NAMES:
+                data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+                result = session.run_native(raw, data, timeout)
+            elif su_user:
+                result_or_error = self._run_as(session, raw, su_user, arguments, env, chdir, timeout, stdin)
+                if isinstance(result_or_error, str):
+                    return self._failure(result_or_error)
+                result = result_or_error
+            else:
+                result = session.run(
+                    raw, stdin=stdin, env=env, chdir=chdir, timeout=timeout, sensitive=sensitive
                 )
-            data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-            result = session.run_native(raw, data, timeout)
-        elif su_user:
-            result_or_error = self._run_as(session, raw, su_user, arguments, env, chdir, timeout, stdin)
-            if isinstance(result_or_error, str):
-                return self._failure(result_or_error)
-            result = result_or_error
-        else:
-            result = session.run(raw, stdin=stdin, env=env, chdir=chdir, timeout=timeout, sensitive=sensitive)
+        finally:
+            if self.counters.server_resets != resets:
+                # The transport reconnected because the server lost our connection or shell (a
+                # reboot, a WinRM restart): reads cached before may describe a host that changed.
+                self._fact_cache.clear()
 
         if cacheable and result.rc == 0:
             self._fact_cache[key] = result

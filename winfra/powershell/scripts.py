@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from winfra.powershell.quoting import ps_quote
+from winfra.powershell.quoting import PowerShellQuotingError, ps_quote, ps_unquote
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
 HEADER_PREFIX = "# winfra-script: "
@@ -126,6 +126,29 @@ def parse_header(command_text: str) -> ScriptHeader | None:
 
 
 def is_read_only(command_text: str) -> bool:
-    """True when ``command_text`` is a rendered read-mode script (safe to cache)."""
+    """True when ``command_text`` is exactly a rendered invocation of a shipped read-mode script.
+
+    The header alone is not trusted: text that merely starts with a read-mode header (a rendered
+    read followed by more commands, or an edited body) may change the host, and a cached result
+    must never stand in for it, nor may it leave stale reads in the cache.
+    """
     header = parse_header(command_text)
-    return header is not None and header.mode == "read"
+    if header is None or header.mode != "read":
+        return False
+    try:
+        script = load_script(header.name)
+    except ScriptError:
+        return False
+    if script.mode != "read" or script.sha256 != header.sha256:
+        return False
+    body = script.text if script.text.endswith("\n") else script.text + "\n"
+    prefix = f"{HEADER_PREFIX}{script.name} mode=read sha256={script.sha256}\n& {{\n{body}}} -InputJson "
+    text = command_text.lstrip()
+    if not text.startswith(prefix):
+        return False
+    try:
+        # Nothing but the one quoted JSON literal may follow (ps_unquote refuses anything else).
+        ps_unquote(text[len(prefix) :])
+    except PowerShellQuotingError:
+        return False
+    return True

@@ -94,7 +94,7 @@ function Invoke-WinfraWsl {
         $code = $m.Groups[1].Value
     }
     $null = $script:steps.Add([ordered]@{ step = $Step; exit_code = $proc.ExitCode; error_code = $code })
-    return [ordered]@{ ok = ($proc.ExitCode -eq 0); exit_code = $proc.ExitCode; error_code = $code }
+    return [ordered]@{ ok = ($proc.ExitCode -eq 0); exit_code = $proc.ExitCode; error_code = $code; text = $text }
 }
 
 function Join-WinfraPath {
@@ -237,6 +237,11 @@ function Import-WinfraFromBackup {
 function Invoke-WinfraRollback {
     # Put the distro back where it was, from the verified export.
     param([Parameter(Mandatory = $true)]$Journal, [Parameter(Mandatory = $true)][string]$Why)
+    # Without the export there is nothing to roll back to: unregistering would delete the only copy
+    # (A.6), e.g. when a run died between deleting the backup and deleting the journal.
+    if (-not ($Journal.backup -and (Test-Path -LiteralPath $Journal.backup))) {
+        throw "winfra: $Why; the export $($Journal.backup) is gone, so '$($Journal.name)' is left registered as it is (journal $journalPath)."
+    }
     $now = Get-WinfraDistro -Name $Journal.name
     if ($null -ne $now) {
         $null = Invoke-WinfraWsl -Step 'wsl:unregister' -Arguments @('--unregister', $Journal.name)
@@ -338,7 +343,7 @@ if ($null -ne $d -and $null -ne $journal -and $journal.backup -and $journal.phas
 # LxssUserSessionImpl::UnregisterDistribution, microsoft/WSL src/windows/service/exe/
 # LxssUserSession.cpp), so the registration remains without its VHD. The verified export holds
 # the data: finish the unregister, then resume from the export below.
-if ($null -ne $d -and $null -ne $journal -and $journal.backup -and ($journal.phase -eq 'exported' -or $journal.phase -eq 'unregistered') -and $d.guid -eq $journal.guid -and -not ($d.vhd_path -and (Test-Path -LiteralPath $d.vhd_path)) -and (Test-Path -LiteralPath $journal.backup)) {
+if ($null -ne $d -and $null -ne $journal -and $journal.backup -and ($journal.phase -eq 'exported' -or $journal.phase -eq 'unregistered') -and $d.guid -eq $journal.guid -and -not ([bool]$d.vhd_path -and (Test-Path -LiteralPath $d.vhd_path)) -and (Test-Path -LiteralPath $journal.backup)) {
     $r = Invoke-WinfraWsl -Step 'wsl:unregister' -Arguments @('--unregister', $name)
     if (-not $r.ok -and $null -ne (Get-WinfraDistro -Name $name)) {
         throw "winfra: finishing the interrupted unregister of '$name' failed ($($r.error_code)); its data is safe in $($journal.backup) (journal $journalPath). Re-run, or: wsl --unregister $name; wsl --import $name $($journal.to) $($journal.backup) --vhd"
@@ -427,6 +432,13 @@ foreach ($other in @(Get-WinfraDistros | ForEach-Object { $_ })) {
     if ($other.name -ne $name -and (Get-WinfraNormPath $other.base) -eq (Get-WinfraNormPath $target)) {
         throw "winfra: $target is already the location of distro '$($other.name)'; choose another directory."
     }
+}
+if ((Test-Path -LiteralPath $movedVhd) -and $vhdWhereRegistered -and $null -ne $journal -and $journal.method -eq 'manage_move' -and $journal.guid -eq $d.guid) {
+    # Our own --manage --move was cut short while copying across volumes (MoveFileEx with
+    # MOVEFILE_COPY_ALLOWED copies, then deletes the source; windows-facts A.6): the registration
+    # still names the intact source, so the copy at the target is a leftover of that run.
+    $null = $script:steps.Add([ordered]@{ step = 'wsl:remove_partial_move'; exit_code = 0; error_code = $null })
+    Remove-Item -LiteralPath $movedVhd -Force
 }
 if (Test-Path -LiteralPath $movedVhd) {
     throw "winfra: $movedVhd already exists and belongs to no registration of '$name'; remove it or choose another directory."
@@ -519,7 +531,7 @@ if ($in.use_manage_move) {
     $r = Invoke-WinfraWsl -Step 'wsl:manage_move' -Arguments @('--manage', $name, '--move', $target)
     if (-not $r.ok) {
         $now = Get-WinfraDistro -Name $name
-        if ($null -ne $now -and -not (Test-Path -LiteralPath $now.vhd_path) -and (Test-Path -LiteralPath $movedVhd)) {
+        if ($null -ne $now -and -not ([bool]$now.vhd_path -and (Test-Path -LiteralPath $now.vhd_path)) -and (Test-Path -LiteralPath $movedVhd)) {
             # WSL#40716: the VHD is at the target but BasePath still names the old directory.
             $null = $script:steps.Add([ordered]@{ step = 'wsl:repair_base_path'; exit_code = 0; error_code = $null })
             Set-ItemProperty -LiteralPath $now.key -Name 'BasePath' -Value $target
@@ -570,6 +582,18 @@ if ($backupSize -le 0 -or $backupSize -lt ($vhdSize / 2)) {
     Remove-WinfraJournal
     throw "winfra: the export of '$name' is implausible ($backupSize bytes for a $vhdSize-byte VHD); nothing was changed."
 }
+# The export terminated and locked the distro (LxssUserSessionImpl::_ConversionBegin, microsoft/WSL
+# src/windows/service/exe/LxssUserSession.cpp), but once it finished anything may start it again
+# (a terminal, Docker Desktop's WSL integration). The unregister terminates it and deletes its VHD,
+# so whatever it wrote since the export would be lost: check right before, and give up if it runs.
+# `wsl -l --running -q` prints the running names, nothing and exit 0 when none (windows-facts A.2).
+$r = Invoke-WinfraWsl -Step 'wsl:list_running' -Arguments @('--list', '--running', '--quiet')
+$runningAgain = @(($r.text -split '\r?\n') | ForEach-Object { $_.Trim() } | Where-Object { $_ -eq $name })
+if (-not $r.ok -or $runningAgain.Count -gt 0) {
+    Remove-Item -LiteralPath $backup -Force
+    Remove-WinfraJournal
+    throw "winfra: '$name' was started again after its export (or its state could not be read: $($r.error_code)); nothing was changed. Stop what starts it and re-run."
+}
 $journal.phase = 'exported'
 Save-WinfraJournal -Journal $journal
 
@@ -579,7 +603,7 @@ if (-not $r.ok) {
     if ($null -ne $still) {
         # The export is the only copy unless the registered VHD is still there: unregister deletes
         # the VHD before the key (LxssUserSession.cpp UnregisterDistribution).
-        if (-not ($still.vhd_path -and (Test-Path -LiteralPath $still.vhd_path))) {
+        if (-not ([bool]$still.vhd_path -and (Test-Path -LiteralPath $still.vhd_path))) {
             throw "winfra: unregistering '$name' failed ($($r.error_code)) after its VHD was deleted; the data is safe in $backup (journal $journalPath). Re-run to finish the move."
         }
         Remove-Item -LiteralPath $backup -Force

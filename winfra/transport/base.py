@@ -65,6 +65,9 @@ class SessionCounters:
     commands: int = 0
     powershell_launches: int = 0
     receive_timeouts: int = 0
+    # Times the server was found to have lost our connection, login or shell (a reboot or a
+    # WinRM service restart): host state may have changed behind our back.
+    server_resets: int = 0
     command_timeouts: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0

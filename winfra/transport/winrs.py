@@ -81,6 +81,10 @@ ENVELOPE_OVERHEAD = 8192
 # Raw bytes per base64 line in get_file.ps1's output (a multiple of 3: no padding mid-file).
 DOWNLOAD_CHUNK = 3 * 65536
 
+# HTTP statuses from an intermediary that may have forwarded the request: never proof that a
+# Command did not run.
+GATEWAY_ERRORS = frozenset({502, 504})
+
 SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
 
 
@@ -385,6 +389,7 @@ class WinRSSession(PowerShellSession):
 
     def _reset_connection(self) -> None:
         """Forget the HTTP session (and its auth/encryption context) and the shell."""
+        self.counters.add("server_resets")
         self._shell_id = None
         try:
             self._protocol.transport.close_session()
@@ -396,6 +401,7 @@ class WinRSSession(PowerShellSession):
         """Bring the session into a state where the next command can work."""
         codes = _wsman_codes(exc)
         if FAULT_SHELL_NOT_FOUND in codes:
+            self.counters.add("server_resets")
             self._shell_id = None
         elif FAULT_QUOTA_MAX_OPERATIONS in codes:
             self._delete_shell_quietly()
@@ -412,10 +418,16 @@ class WinRSSession(PowerShellSession):
             return True
         if _never_connected(exc):
             return True
-        if isinstance(exc, WinRMTransportError) and not str(exc.response_text or "").strip():
+        if (
+            isinstance(exc, WinRMTransportError)
+            and exc.code not in GATEWAY_ERRORS
+            and not str(exc.response_text or "").strip()
+        ):
             # An HTTP error with no SOAP body: the HTTP/auth layer refused the request (after a
             # reboot the server cannot decrypt a body sealed with the old NTLM session key), so
             # WinRM never processed it; WS-Man processing errors come back as SOAP faults.
+            # A gateway error (502/504 from a proxy) is excluded: the proxy may have forwarded
+            # the Command before giving up on the answer (RFC 9110 §15.6.3, §15.6.5).
             return True
         # The server rejected the request before running anything: the auth context it knew was
         # lost (the host rebooted, or the service restarted) after we had logged in once.

@@ -377,6 +377,10 @@ class WslExe:
     def list_quiet(self) -> WslRun:
         return ok("".join(d.name + "\n" for d in self.distros()))
 
+    def list_running_quiet(self) -> WslRun:
+        """``-l --running -q``: running names, one a line; nothing and exit 0 when none (A.2)."""
+        return ok("".join(d.name + "\n" for d in self.distros() if self.is_running(d.name)))
+
     def terminate(self, name: str) -> WslRun:
         if self.find(name) is None:
             return fail(E_NOT_FOUND)

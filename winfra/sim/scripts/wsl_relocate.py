@@ -2,10 +2,10 @@
 
 Mirrors the script step by step (same order, same journal, same messages); the wsl.exe semantics
 are :mod:`winfra.sim.models.wsl` (windows-facts A.6, WSL#40716, WSL#449). Steps for fault
-injection: ``wsl:terminate``, ``wsl:manage_move``, ``wsl:export``, ``wsl:unregister``,
-``wsl:import``, ``wsl:verify``, ``wsl:set_default``. A ``DropConnection`` raised by a step hook
-kills the script where it stands (as a dropped session or a power cut would), leaving the journal
-for the next run.
+injection: ``wsl:terminate``, ``wsl:manage_move``, ``wsl:export``, ``wsl:list_running``,
+``wsl:unregister``, ``wsl:import``, ``wsl:verify``, ``wsl:set_default``. A ``DropConnection`` raised
+by a step hook kills the script where it stands (as a dropped session or a power cut would),
+leaving the journal for the next run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from winfra.sim.models.registry import REG_DWORD, REG_SZ
 from winfra.sim.models.wsl import WslExe, WslRun
 from winfra.sim.scripting import PowerShellError, ScriptCall
 from winfra.sim.scripts._wsl_common import check_identity, run_wsl, wsl_for
+
+
+def _strip(path: str) -> str:
+    return path[4:] if path.startswith("\\\\?\\") else path
 
 
 def _norm(path: str | None) -> str:
@@ -88,6 +92,12 @@ class _Relocation:
         return self.wsl("wsl:import", self.exe.import_vhd, name, location, backup)
 
     def rollback(self, journal: dict[str, Any], why: str) -> None:
+        # Without the export there is nothing to roll back to: unregistering would delete the only copy.
+        if not (journal.get("backup") and self.fs.exists(journal["backup"])):
+            raise PowerShellError(
+                f"winfra: {why}; the export {journal.get('backup')} is gone, so '{journal['name']}' is left "
+                f"registered as it is (journal {self.journal_path})."
+            )
         if self.distro(journal["name"]) is not None:
             self.wsl("wsl:unregister", self.exe.unregister, journal["name"])
         r = self.import_from_backup(journal["name"], journal["from"], journal["backup"])
@@ -97,6 +107,19 @@ class _Relocation:
                 f"too ({r.error_code}). The data is safe in {journal['backup']} (journal "
                 f"{self.journal_path}); run: wsl --import {journal['name']} {journal['from']} "
                 f"{journal['backup']} --vhd"
+            )
+        # The re-import has a new GUID: record it (phase rolled_back) before anything else.
+        back = self.distro(journal["name"])
+        journal["guid"] = back.guid
+        journal["phase"] = "rolled_back"
+        self.save_journal(journal)
+        # The backup goes only once the re-imported copy is verified to start (A.6 safe order).
+        s = self.starts(journal["name"])
+        if not s.ok:
+            raise PowerShellError(
+                f"winfra: CRITICAL: {why}, and '{journal['name']}' re-imported at {journal['from']} does not "
+                f"start either ({s.error_code}). The backup {journal['backup']} and the journal "
+                f"{self.journal_path} are kept."
             )
         self.restore_identity(journal)
         self.fs.remove(journal["backup"])
@@ -149,8 +172,74 @@ class _Relocation:
         }
 
         d = self.distro(name)
+
+        # A backup path must never name live data: --import-in-place adopts a .vhdx and
+        # --unregister deletes it (A.6); the import writes <location>\ext4.vhdx.
+        backup_paths = [backup] + ([str(journal["backup"])] if journal and journal.get("backup") else [])
+        for b in backup_paths:
+            if _norm(b.rsplit("\\", 1)[0]) == _norm(target):
+                raise PowerShellError(
+                    f"winfra: the backup {b} lies in the target directory {target}; choose a backup_path "
+                    "outside it. Nothing was changed."
+                )
+            for other in self.exe.distros():
+                if _norm(other.vhd_path) == _norm(b):
+                    raise PowerShellError(
+                        f"winfra: the backup path {b} is the live VHD of distro '{other.name}' (adopted with "
+                        "--import-in-place, windows-facts A.6); deleting or overwriting it would destroy "
+                        "that distro. Choose another backup_path or move that distro first. Nothing was "
+                        "changed."
+                    )
+
+        # A verified backup (phase exported or later) of ANOTHER registration of this name is the
+        # only copy of the old data: never start a new move over it.
+        if (
+            d is not None
+            and journal is not None
+            and journal.get("backup")
+            and journal.get("phase") != "started"
+            and d.guid != journal.get("guid")
+            and _norm(d.base_path) != _norm(journal.get("to"))
+            and fs.exists(journal["backup"])
+        ):
+            raise PowerShellError(
+                f"winfra: an interrupted move of '{name}' left its verified export at {journal['backup']} "
+                f"(journal {self.journal_path}), but another '{name}' is registered now at "
+                f"{_strip(d.base_path)}. Nothing was changed. Import the export under another name (wsl "
+                f"--import <name> <dir> {journal['backup']} --vhd) or, if that registration is the "
+                "restored distro, delete the journal; then re-run."
+            )
+
+        # An unregister cut short after it deleted the VHD (the key goes last: LxssUserSession.cpp
+        # UnregisterDistribution): finish it, then resume from the verified export.
+        if (
+            d is not None
+            and journal is not None
+            and journal.get("backup")
+            and journal.get("phase") in ("exported", "unregistered")
+            and d.guid == journal.get("guid")
+            and not fs.exists(d.vhd_path)
+            and fs.exists(journal["backup"])
+        ):
+            r = self.wsl("wsl:unregister", self.exe.unregister, name)
+            if not r.ok and self.distro(name) is not None:
+                raise PowerShellError(
+                    f"winfra: finishing the interrupted unregister of '{name}' failed ({r.error_code}); its "
+                    f"data is safe in {journal['backup']} (journal {self.journal_path}). Re-run, or: wsl "
+                    f"--unregister {name}; wsl --import {name} {journal['to']} {journal['backup']} --vhd"
+                )
+            journal["phase"] = "unregistered"
+            self.save_journal(journal)
+            d = None
+
         if d is None:
-            if journal is not None and journal.get("backup") and fs.exists(journal["backup"]):
+            # Only an export that was verified (phase exported or later) may be imported.
+            if (
+                journal is not None
+                and journal.get("backup")
+                and journal.get("phase") != "started"
+                and fs.exists(journal["backup"])
+            ):
                 result.update({"from": journal["from"], "backup": journal["backup"], "method": "resume"})
                 r = self.import_from_backup(name, journal["to"], journal["backup"])
                 if not r.ok:
@@ -213,6 +302,17 @@ class _Relocation:
                     f"winfra: {target} is already the location of distro '{other.name}'; "
                     "choose another directory."
                 )
+        if (
+            fs.exists(moved_vhd)
+            and fs.exists(d.vhd_path)
+            and journal is not None
+            and journal.get("method") == "manage_move"
+            and journal.get("guid") == d.guid
+        ):
+            # Our --manage --move cut short mid-copy (MoveFileEx COPY_ALLOWED, A.6): the registration
+            # names the intact source, the copy at the target is that run's leftover.
+            self.steps.append({"step": "wsl:remove_partial_move", "exit_code": 0, "error_code": None})
+            fs.remove(moved_vhd)
         if fs.exists(moved_vhd):
             raise PowerShellError(
                 f"winfra: {moved_vhd} already exists and belongs to no registration of '{name}'; "
@@ -255,14 +355,20 @@ class _Relocation:
                 )
 
         default_guid = str(self.host.registry.get(self.exe.key, "DefaultDistribution", "") or "")
+        was_default = default_guid == d.guid
+        default_uid = d.default_uid
+        if journal is not None and journal.get("guid") == d.guid:
+            # Restarting after an interruption or a rollback: restore the identity recorded first.
+            was_default = bool(journal.get("was_default"))
+            default_uid = int(journal["default_uid"])
         journal = {
             "name": name,
             "guid": d.guid,
             "from": base,
             "to": target,
             "backup": backup,
-            "was_default": default_guid == d.guid,
-            "default_uid": d.default_uid,
+            "was_default": was_default,
+            "default_uid": default_uid,
             "method": "export_import",
             "phase": "started",
         }
@@ -324,11 +430,31 @@ class _Relocation:
                 f"{vhd_size}-byte VHD); "
                 "nothing was changed."
             )
+        # Anything may start the distro once the export released it (_ConversionBegin locks it only
+        # during the export); the unregister would lose its writes since (LxssUserSession.cpp).
+        r = self.wsl("wsl:list_running", self.exe.list_running_quiet)
+        running_again = [
+            n for n in (line.strip() for line in r.text.splitlines()) if n.lower() == name.lower()
+        ]
+        if not r.ok or running_again:
+            fs.remove(backup)
+            self.remove_journal()
+            raise PowerShellError(
+                f"winfra: '{name}' was started again after its export (or its state could not be read: "
+                f"{r.error_code}); nothing was changed. Stop what starts it and re-run."
+            )
         journal["phase"] = "exported"
         self.save_journal(journal)
 
         r = self.wsl("wsl:unregister", self.exe.unregister, name)
-        if not r.ok and self.distro(name) is not None:
+        still = self.distro(name) if not r.ok else None
+        if still is not None and not fs.exists(still.vhd_path):
+            # The export is the only copy: unregister deletes the VHD before the key.
+            raise PowerShellError(
+                f"winfra: unregistering '{name}' failed ({r.error_code}) after its VHD was deleted; the data "
+                f"is safe in {backup} (journal {self.journal_path}). Re-run to finish the move."
+            )
+        if still is not None:
             fs.remove(backup)
             self.remove_journal()
             raise PowerShellError(
