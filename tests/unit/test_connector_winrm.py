@@ -570,6 +570,25 @@ def test_su_user_output_is_decoded_like_any_other(make_host) -> None:
     assert out.stderr_lines == ["Access is denied."]
 
 
+def test_su_user_timeout_leaves_the_wrapper_time_to_clean_up(make_host) -> None:
+    # The wrapper enforces _timeout on the task and then unregisters it; the outer WinRS command
+    # must outlive it, or the task (with the stored password) and the inner script would remain.
+    _, connector, session = connected(make_host)
+    session.results = [
+        Result(
+            1,
+            [],
+            ["winfra run-as: the command run as 'WIN1\\dev' did not finish within 5 seconds. Raise _timeout"],
+        )
+    ]
+    with pytest.raises(TimeoutError, match="did not finish within 5 seconds"):
+        connector.run_shell_command("Start-Sleep 60", _su_user="dev", _su_password="pw", _timeout=5)
+    assert session.runs[-1]["timeout"] == 5 + winrm_mod.RUNAS_CLEANUP_GRACE
+    assert '"timeout_seconds":5,' in session.runs[-1]["script"]  # the task itself gets _timeout
+    ok, _ = connector.run_shell_command("Write-Output x")  # the host stays usable
+    assert ok
+
+
 def test_su_user_malformed_wrapper_output_fails_the_command_not_the_run(make_host) -> None:
     _, connector, session = connected(make_host)
     session.results = [Result(0, ['{"exit_code": null, "stdout": 5}'], [])]

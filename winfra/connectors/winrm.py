@@ -43,6 +43,7 @@ from winfra.powershell import wire
 from winfra.powershell.scripts import is_read_only, parse_header, script_result
 from winfra.transport.base import (
     AuthenticationFailed,
+    CommandTimeout,
     PowerShellSession,
     Result,
     SessionCounters,
@@ -65,6 +66,10 @@ ESCALATION_ARGUMENTS = (
     "_dzdo",
     "_dzdo_user",
 )
+# Seconds the run-as wrapper gets beyond _timeout to stop and unregister its task.
+RUNAS_CLEANUP_GRACE = 30
+# The wrapper's message when the task outlived its timeout (winfra/scripts/run_as_user.ps1).
+RUNAS_TIMEOUT_MARK = "did not finish within"
 COUNTERS_KEY = "winfra_counters"
 CONNECT_TIMEOUT_KEY = "winfra_connect_timeout"
 HOST_INFO_KEY = "winfra_host_info"
@@ -490,8 +495,17 @@ class WinRMConnector(BaseConnector):
             )
         except runas.RunAsError as exc:
             return f"{self.host.name}: {exc}"
-        outer = session.run(script, stdin=wrapper_stdin, timeout=timeout)
+        # The wrapper enforces _timeout on the task itself and then stops and unregisters it and
+        # deletes its directory (run_as_user.ps1 `finally`). Terminating the wrapper at the same
+        # moment would skip that clean-up and leave a registered task (holding the password for
+        # a batch logon) and the inner script on disk: give it room to finish.
+        outer_timeout = timeout + RUNAS_CLEANUP_GRACE if timeout else None
+        outer = session.run(script, stdin=wrapper_stdin, timeout=outer_timeout)
         if outer.rc != 0:
+            expired = next((line for line in outer.stderr_lines if RUNAS_TIMEOUT_MARK in line), None)
+            if expired is not None:
+                # pyinfra's _timeout contract: a TimeoutError; the host stays usable.
+                raise CommandTimeout(f"{self.host.name}: {expired.strip()}")
             return outer
         try:
             rc, out, err = runas.parse_run_as_output(outer.stdout_lines)
