@@ -122,7 +122,9 @@ foreach ($trustee in @('S-1-5-18', 'S-1-5-32-544', $sid)) {
 Set-Acl -LiteralPath $dir -AclObject $acl
 
 $utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
-$prologue = "`$ProgressPreference = 'SilentlyContinue'`n[Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList `$false`n"
+# The task's process may have no console, where setting the console encoding throws (the same
+# guard as winfra.powershell.wire.PROLOGUE; Ansible's bootstrap_wrapper.ps1 does the same).
+$prologue = "`$ProgressPreference = 'SilentlyContinue'`ntry {`n    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList `$false`n} catch {`n    `$null = `$_`n}`n"
 [System.IO.File]::WriteAllText((Join-Path $dir 'inner.ps1'), $prologue + [string]$in.script, $utf8)
 
 # The inner bootstrap reads the script as UTF-8 and runs it; `exit N` inside sets the exit code.
