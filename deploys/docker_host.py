@@ -51,8 +51,7 @@ from winfra.deploy_settings import (
     WSLCONFIG_TEMPLATE,
     DockerHostSettings,
     SettingsError,
-    common_reboot_batch,
-    role_for,
+    reboot_batches,
     settings_for,
 )
 from winfra.operations import docker, windows, wsl
@@ -89,13 +88,7 @@ def _load_settings() -> DockerHostSettings | None:
 
 def _role_reboot_batch(role: str) -> int:
     """The ``reboot_batch`` of this role's reboot step (one ``_parallel`` per operation)."""
-    # role_for does not validate: a host with bad data contributes its value but stops at its
-    # settings check before the reboot step (common_reboot_batch ignores non-integers).
-    return common_reboot_batch(
-        other.data.get("reboot_batch")
-        for other in host.inventory
-        if role_for({"winfra_role": other.data.get("winfra_role")}, other.groups) == role
-    )
+    return reboot_batches(host.inventory).get(role, 0)
 
 
 # ---------------------------------------------------------------------------------------------

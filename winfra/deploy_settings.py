@@ -18,6 +18,7 @@ import difflib
 import functools
 import json
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -717,3 +718,28 @@ def common_reboot_batch(values: Iterable[Any]) -> int:
     """
     positive = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
     return min(positive) if positive else 0
+
+
+# inventory -> role -> reboot_batch. pyinfra runs the deploy file once per host (in fresh
+# globals), so the cache lives here: recomputing from every host's data for every host costs
+# O(hosts^2) host-data lookups (bench/fleet.py, 50 hosts).
+_REBOOT_BATCHES: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def reboot_batches(inventory: Any) -> dict[str, int]:
+    """``{role: reboot_batch}`` for an inventory: :func:`common_reboot_batch` over each role's hosts.
+
+    ``role_for`` does not validate: a host with bad data contributes its value but stops at its
+    settings check before the reboot step (``common_reboot_batch`` ignores non-integers).
+
+    + inventory: pyinfra's Inventory (iterates its hosts; each has ``data`` and ``groups``)
+    """
+    cached = _REBOOT_BATCHES.get(inventory)
+    if cached is None:
+        values: dict[str, list[Any]] = {}
+        for other in inventory:
+            role = role_for({"winfra_role": other.data.get("winfra_role")}, other.groups)
+            values.setdefault(str(role), []).append(other.data.get("reboot_batch"))
+        cached = {name: common_reboot_batch(batch) for name, batch in values.items()}
+        _REBOOT_BATCHES[inventory] = cached
+    return cached

@@ -283,3 +283,39 @@ def test_role_for_is_the_cheap_role_lookup() -> None:
     assert role_for({"winfra_role": "container_host"}, ["devboxes"]) == "container_host"
     assert role_for({"winfra_role": "kvm"}, []) is None
     assert role_for({}, ["devboxes", "container_hosts"]) is None
+
+
+def test_reboot_batches_per_role_are_computed_once_per_inventory() -> None:
+    from types import SimpleNamespace
+
+    from winfra.deploy_settings import reboot_batches
+
+    class Inventory:
+        """Stands in for pyinfra's Inventory: iterable hosts, hashable, weak-referenceable."""
+
+        def __init__(self, hosts: list[SimpleNamespace]) -> None:
+            self.hosts = list(hosts)
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(self.hosts)
+
+        def append(self, other: SimpleNamespace) -> None:
+            self.hosts.append(other)
+
+    def h(role: str | None, batch: object, groups: tuple[str, ...] = ()) -> SimpleNamespace:
+        return SimpleNamespace(data={"winfra_role": role, "reboot_batch": batch}, groups=groups)
+
+    inventory = Inventory(
+        [
+            h("container_host", 3),
+            h("container_host", 2),
+            h(None, 5, ("container_hosts",)),
+            h("devbox", None),
+            h("devbox", "x"),  # not an integer: ignored (that host fails its own check)
+        ]
+    )
+    assert reboot_batches(inventory) == {"container_host": 2, "devbox": 0}
+    inventory.append(h("container_host", 1))
+    # Cached for the inventory: pyinfra runs the deploy per host against one complete inventory.
+    assert reboot_batches(inventory)["container_host"] == 2
+    assert reboot_batches(Inventory(inventory))["container_host"] == 1

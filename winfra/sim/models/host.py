@@ -935,7 +935,10 @@ class SimHost:
             try:
                 self.faults.check(step)
             finally:
-                self.save()
+                # Step counts only matter to a fault plan (a new plan starts its own counts,
+                # set_faults): without one, skip the save per step.
+                if self.faults.specs:
+                    self.save()
 
     # -- identity and tokens ----------------------------------------------------------------
     def token(self, user: str) -> Token:

@@ -22,6 +22,8 @@ so an override can change one entry (lists replace, ``null`` deletes):
 
 from __future__ import annotations
 
+import copy
+import functools
 import time
 from importlib import resources
 from pathlib import Path
@@ -48,6 +50,11 @@ def profile_names() -> list[str]:
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _parse_profile(text: str) -> dict[str, Any]:
+    return yaml.safe_load(text) or {}
+
+
 def load_profile(name: str, overrides: dict[str, Any] | None = None, *, host: str = "?") -> dict[str, Any]:
     """The merged data of profile ``name`` (a bundled name or a path to a .yml file)."""
     from winfra.sim.models.host import deep_merge
@@ -61,7 +68,9 @@ def load_profile(name: str, overrides: dict[str, Any] | None = None, *, host: st
                 f"host {host}: winsim_profile {name!r} does not exist; choose one of {profile_names()}"
             )
         text = res.read_text("utf-8")
-    data = yaml.safe_load(text) or {}
+    # Parsed once per text: a 50-host simulated fleet would otherwise parse the same few
+    # profiles once per host (bench/fleet.py); callers get their own deep copy to mutate.
+    data = copy.deepcopy(_parse_profile(text))
     data.pop("sources", None)
     if overrides:
         if not isinstance(overrides, dict):
