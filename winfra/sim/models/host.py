@@ -777,6 +777,7 @@ class SimHost:
         """
         root = state_root(state_dir)
         key = (str(root), name.lower())
+        created = False
         with _LOADED_LOCK:
             host = None if reload else _LOADED.get(key)
             if host is None:
@@ -799,15 +800,16 @@ class SimHost:
 
                     data = load_profile(profile or "win11-devbox", overrides, host=name)
                     host = cls.from_profile(name, data, host_dir=host_dir)
+                    created = True
                 old = _LOADED.get(key)
                 if old is not None and old is not host:
                     old.close()
                 _LOADED[key] = host
         with host.lock:
-            if faults is not None:
-                host.set_faults(faults)
-            host.advance()
-            host.save()
+            changed = host.set_faults(faults) if faults is not None else False
+            # Serialising a host is not free (a 50-host lab loads 50): save what is new only.
+            if host.advance() or changed or created:
+                host.save()
         return host
 
     @classmethod
@@ -908,13 +910,15 @@ class SimHost:
             self.save()
 
     # -- faults -----------------------------------------------------------------------------
-    def set_faults(self, specs: list[dict[str, Any]]) -> None:
+    def set_faults(self, specs: list[dict[str, Any]]) -> bool:
+        """Install a fault plan; False when it is the plan already in place."""
         with self.lock:
             new = FaultPlan.from_specs(specs, host=self.name)
             if new.specs == self.faults.specs:
-                return  # keep counters and the fired log across runs with the same plan
+                return False  # keep counters and the fired log across runs with the same plan
             self.faults = new
             self._apply_static_faults()
+            return True
 
     def _apply_static_faults(self) -> None:
         full = self.faults.disk_full_letters()
@@ -1221,17 +1225,22 @@ class SimHost:
                         )
                     )
 
-    def advance(self) -> None:
+    def advance(self) -> bool:
         """Apply what time has made due: a scheduled reboot, the readiness key. The endpoint
-        calls :meth:`is_up` (which calls this) before serving each request."""
+        calls :meth:`is_up` (which calls this) before serving each request. True when anything
+        changed."""
+        changed = False
         with self.lock:
             now = time.time()
             if self.boot.scheduled_for is not None and now >= self.boot.scheduled_for:
                 self.reboot()
                 now = time.time()
+                changed = True
             if self.boot.ready_at and now >= self.boot.ready_at:
                 self.registry.create_key(AUTOLOGON_CHECKED, volatile=True)
                 self.boot.ready_at = 0.0
+                changed = True
+        return changed
 
     def is_up(self) -> bool:
         """False while the host is rebooting (``boot.downtime_s`` after :meth:`reboot`)."""
