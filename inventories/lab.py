@@ -20,7 +20,13 @@ Every host-data key and its default is listed in README.md.
 
 from pathlib import Path
 
-from winfra.inventory import env_secret, load_yaml_inventory, merge_groups, user_password_variable
+from winfra.inventory import (
+    env_password,
+    env_secret,
+    load_yaml_inventory,
+    merge_groups,
+    user_password_variable,
+)
 
 _HERE = Path(__file__).resolve().parent
 _CERTS = _HERE / "certs"
@@ -38,7 +44,7 @@ def _connection(short_name: str) -> dict:
     """WinRM connection data shared by every lab host (HTTPS 5986, NTLM, validated certificate)."""
     return {
         "winrm_user": env_secret("WINFRA_WINRM_USER") or "LAB\\winfra-admin",
-        "winrm_password": env_secret("WINFRA_WINRM_PASSWORD"),
+        "winrm_password": env_password("WINFRA_WINRM_PASSWORD"),
         "winrm_transport": "ntlm",
         "winrm_scheme": "https",
         "winrm_port": 5986,
@@ -55,7 +61,7 @@ def _devbox(fqdn: str, user: str, **data: object) -> tuple[str, dict]:
         {
             "winfra_user": user,
             # Only read when `user` differs from the connection account (runas via a scheduled task).
-            "winfra_user_password": env_secret(user_password_variable(user)),
+            "winfra_user_password": env_password(user_password_variable(user)),
         }
     )
     host_data.update(data)
@@ -126,7 +132,7 @@ def _with_lab_defaults(name: str, yaml_data: dict) -> tuple[str, dict]:
     data = _connection(fqdn.split(".", 1)[0])
     user = yaml_data.get("winfra_user")
     if isinstance(user, str):
-        data["winfra_user_password"] = env_secret(user_password_variable(user))
+        data["winfra_user_password"] = env_password(user_password_variable(user))
     data.update(yaml_data)  # the YAML file's vars win over these defaults
     return (name, data)
 

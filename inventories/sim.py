@@ -30,6 +30,7 @@ import os
 from typing import Any
 
 from winfra.deploy_settings import SIM_AUTO_SHA256
+from winfra.inventory import Secret
 
 _DESKTOP_VERSION = "4.37.1"
 _DESKTOP_BUILD = 178610
@@ -128,11 +129,12 @@ def _sim_host(
         "winsim_profile": profile,
         "winsim_overrides": overrides,
         "winrm_user": user,
-        "winrm_password": password,
+        "winrm_password": Secret(password) if password else None,
         "winrm_transport": "ntlm",
     }
     if "winfra_user" in data:
-        _, host_data["winfra_user_password"] = _account(profile, str(data["winfra_user"]))
+        _, user_password = _account(profile, str(data["winfra_user"]))
+        host_data["winfra_user_password"] = Secret(user_password) if user_password else None
     host_data.update(data)
     return (f"@winsim/{name}", host_data)
 

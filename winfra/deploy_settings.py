@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pyinfra.api import HiddenValue
+
 Role = Literal["devbox", "container_host"]
 ROLES: tuple[str, ...] = ("devbox", "container_host")
 
@@ -562,7 +564,7 @@ def settings_for(host_name: str, data: Mapping[str, Any], groups: Iterable[str] 
     if user is not None and not check.account("winfra_user", user):
         user = None
     password = data.get("winfra_user_password")
-    if password is not None and not isinstance(password, str):
+    if password is not None and not isinstance(password, (str, HiddenValue)):
         # Never echo the value: it is a secret.
         check.problem("winfra_user_password", "expected a string", "set it from an environment variable")
         password = None

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pyinfra.api import HiddenValue
 
 HostEntry = tuple[str, dict[str, Any]]
 
@@ -79,6 +80,25 @@ def _construct_mapping(
 
 _UniqueKeyLoader.construct_mapping_plain = yaml.SafeLoader.construct_mapping  # type: ignore[attr-defined]
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class Secret(HiddenValue):
+    """A password in host data: masked wherever pyinfra prints or serialises host data.
+
+    pyinfra masks a :class:`HiddenValue` in its printed output, and ``debug-inventory`` (JSON)
+    serialises values it does not know through their ``to_json()``: without it a password would
+    either be printed in clear (as a plain str) or crash the listing. The connector and
+    ``winfra.target_user`` unmask it where the password is used.
+    """
+
+    def to_json(self) -> str:
+        return str(self.masked_value)
+
+
+def env_password(variable: str) -> Secret | None:
+    """The password in environment variable ``variable`` as a :class:`Secret`, or None when unset."""
+    value = env_secret(variable)
+    return Secret(value) if value else None
 
 
 def env_secret(variable: str) -> str | None:

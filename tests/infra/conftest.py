@@ -96,6 +96,7 @@ from infra_lab import (
     redact,
     url_id,
 )
+from pyinfra.api import HiddenValue
 
 SIM_INVENTORY = REPO / "inventories" / "sim.py"
 DEPLOY = REPO / "deploys" / "docker_host.py"
@@ -249,6 +250,8 @@ class SimLab:
         if user is None:
             pytest.fail(f"{target.name}: the simulated host admits no WinRM account")
         password = data.get("winrm_password") or users.get(user) or ""
+        if isinstance(password, HiddenValue):  # inventories mask passwords (winfra.inventory.Secret)
+            password = password.unmask()
         quoted_user = urllib.parse.quote(str(user), safe="")
         quoted_password = urllib.parse.quote(str(password), safe="")
         return f"winrm://{quoted_user}:{quoted_password}@127.0.0.1:{endpoint.port}?no_ssl=true"

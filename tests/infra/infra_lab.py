@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyinfra.api import HiddenValue
+
 REPO = Path(__file__).resolve().parents[2]
 SIM_PREFIX = "@winsim/"
 
@@ -108,6 +110,8 @@ def inventory_secrets(inventory: list[InventoryHost]) -> list[str]:
     found: list[str] = []
     for inv in inventory:
         for key, value in inv.data.items():
+            if "password" in key and isinstance(value, HiddenValue):
+                value = value.unmask()  # inventories mask passwords (winfra.inventory.Secret)
             if "password" in key and isinstance(value, str) and value:
                 found.append(value)
     return found

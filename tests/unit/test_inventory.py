@@ -205,8 +205,10 @@ def test_lab_inventory_secrets_from_environment(monkeypatch: pytest.MonkeyPatch)
     assert set(groups) == {"devboxes", "container_hosts"}
     dev = dict(hosts_of(groups["devboxes"]))
     assert set(dev) == {"@winrm/dev1.example.lab", "@winrm/dev2.example.lab"}
-    assert dev["@winrm/dev1.example.lab"]["winrm_password"] == "conn-secret"
-    assert dev["@winrm/dev1.example.lab"]["winfra_user_password"] == "alice-secret"
+    # Passwords are masked Secrets: pyinfra prints and serialises them as *MASKED*.
+    assert dev["@winrm/dev1.example.lab"]["winrm_password"].unmask() == "conn-secret"
+    assert dev["@winrm/dev1.example.lab"]["winfra_user_password"].unmask() == "alice-secret"
+    assert "conn-secret" not in f"{dev['@winrm/dev1.example.lab']}"
     assert dev["@winrm/dev2.example.lab"]["winfra_user_password"] is None
     assert dev["@winrm/dev1.example.lab"]["winrm_ca_trust_path"].endswith("inventories/certs/dev1.cer")
     # No secret literal in the file itself.
@@ -240,7 +242,7 @@ def test_lab_inventory_merges_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     dev = dict(hosts_of(groups["devboxes"]))
     assert "@winrm/dev3.example.lab" in dev and "@winrm/dev1.example.lab" in dev
     dev3 = host_data(groups["devboxes"], ("@winrm/dev3.example.lab", dev["@winrm/dev3.example.lab"]))
-    assert dev3["winfra_user_password"] == "carol-secret"
+    assert dev3["winfra_user_password"].unmask() == "carol-secret"
     assert dev3["winrm_scheme"] == "https" and dev3["winrm_ca_trust_path"].endswith("certs/dev3.cer")
     assert dev3["wsl_settings"] == {"wsl2": {"memory": "16GB", "processors": 8}}  # host beats group
     assert dev3["docker_desktop_version"]  # group data from lab.py applies to YAML hosts
@@ -282,3 +284,17 @@ def test_sim_inventory_hosts_and_settings() -> None:
         "@winsim/ctr2025", host_data(groups["container_hosts"], ("@winsim/ctr2025", ctr2025)), []
     )
     assert s.isolation == "hyperv" and "hyper-v" in s.features
+
+
+def test_secret_is_masked_in_pyinfra_listings() -> None:
+    import json
+
+    from winfra.inventory import Secret
+
+    secret = Secret("hunter2-secret")
+    data = {"winrm_password": secret}
+    # What debug-inventory does with host data (pyinfra_cli.util.json_encode falls back to to_json).
+    listed = json.dumps(data, default=lambda o: o.to_json())
+    assert "hunter2" not in listed and "*MASKED*" in listed
+    assert "hunter2" not in f"{data} {data!r} {secret}"
+    assert secret.unmask() == "hunter2-secret"
