@@ -26,6 +26,9 @@ from typing import Any
 
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.operation import add_op
+from pyinfra.api.operations import run_ops
 
 from winfra.sim.models.host import SimHost, reset
 from winfra.sim.protocol import WinRMEndpoint
@@ -127,15 +130,7 @@ class SimTarget:
         self.sim.add_reboot_listener(self._on_reboot)
 
     def host_data(self, **extra: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "winrm_hostname": "127.0.0.1",
-            "winrm_port": self.endpoint.port,
-            "winrm_scheme": "http",
-            "winrm_user": self.admin,
-            "winrm_password": self.password,
-        }
-        data.update(extra)
-        return data
+        return endpoint_host_data(self.endpoint, self.admin, self.password, **extra)
 
     def close(self) -> None:
         self.sim.remove_reboot_listener(self._on_reboot)
@@ -143,37 +138,41 @@ class SimTarget:
         reset(self.state_dir)
 
 
-def _tolerate_missing_connectors() -> None:
-    """pyinfra loads every ``pyinfra.connectors`` entry point when it builds an Inventory; while
-    another part's connector module (``winsim``) is not written yet, skip the ones that fail to
-    import instead of failing every test here. A no-op once all entry points load."""
-    import pyinfra.api.connectors as connectors
-    import pyinfra.api.inventory as inventory_module
+def endpoint_host_data(endpoint: Any, user: str, password: str | None, **extra: Any) -> dict[str, Any]:
+    """pyinfra host data that reaches a simulator endpoint over HTTP with NTLM."""
+    data: dict[str, Any] = {
+        "winrm_hostname": "127.0.0.1",
+        "winrm_port": endpoint.port,
+        "winrm_scheme": "http",
+        "winrm_user": user,
+        "winrm_password": password,
+    }
+    data.update(extra)
+    return data
 
+
+def run_steps(
+    hosts: list[tuple[str, dict[str, Any]]], steps: list[tuple[Any, dict[str, Any]]], **config: Any
+) -> State:
+    """One in-process pyinfra run: connect ``hosts``, add ``steps`` (operation, kwargs), run them,
+    disconnect. Returns the State; the tests read ``failed_hosts`` and the simulated hosts."""
+    state = State(Inventory((hosts, {})), Config(**config))
+    connect_all(state)
+    # An operation refusing its arguments raises from add_op: that reaches the test as is.
+    for op, kwargs in steps:
+        add_op(state, op, **kwargs)
     try:
-        connectors.get_all_connectors()
-        return
-    except ImportError:
-        pass
-
-    def loadable() -> dict[str, Any]:
-        found = {}
-        for entrypoint in connectors.entry_points(group="pyinfra.connectors"):
-            try:
-                found[entrypoint.name] = entrypoint.load()
-            except ImportError:
-                continue
-        return found
-
-    def execution() -> dict[str, Any]:
-        return {name: cls for name, cls in loadable().items() if cls.handles_execution}
-
-    inventory_module.get_all_connectors = loadable  # type: ignore[assignment]
-    inventory_module.get_execution_connectors = execution  # type: ignore[assignment]
+        run_ops(state)
+    except PyinfraError as exc:
+        # pyinfra stops the run once every host failed; the tests look at failed_hosts.
+        assert str(exc) == "No hosts remaining!"
+    for host in state.inventory:
+        if host.connected:
+            host.disconnect()
+    return state
 
 
 def make_state(host_data: dict[str, Any], name: str = "@winrm/127.0.0.1") -> State:
-    _tolerate_missing_connectors()
     inventory = Inventory(([(name, host_data)], {}))
     return State(inventory, Config())
 

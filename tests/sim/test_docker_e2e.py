@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _winrm_harness import _tolerate_missing_connectors
-from pyinfra.api import Config, Inventory, State
-from pyinfra.api.connect import connect_all
-from pyinfra.api.exceptions import PyinfraError
-from pyinfra.api.operation import add_op
-from pyinfra.api.operations import run_ops
+from _winrm_harness import endpoint_host_data, run_steps
+from pyinfra.api import State
 
 from winfra.operations import docker
 from winfra.powershell.scripts import load_script
@@ -59,30 +55,11 @@ class Lab:
         return sim
 
     def run(self, steps: list[tuple[Any, dict[str, Any]]], **config: Any) -> State:
-        _tolerate_missing_connectors()
-        hosts = []
-        for name in self.sims:
-            user, password = ACCOUNTS[self.profiles[name]]
-            data = {
-                "winrm_hostname": "127.0.0.1",
-                "winrm_port": self.endpoints[name].port,
-                "winrm_scheme": "http",
-                "winrm_user": user,
-                "winrm_password": password,
-            }
-            hosts.append((f"@winrm/{name}", data))
-        state = State(Inventory((hosts, {})), Config(**config))
-        connect_all(state)
-        try:
-            for op, kwargs in steps:
-                add_op(state, op, **kwargs)
-            run_ops(state)
-        except PyinfraError as exc:
-            assert str(exc) == "No hosts remaining!"
-        for host in state.inventory:
-            if host.connected:
-                host.disconnect()
-        return state
+        hosts = [
+            (f"@winrm/{name}", endpoint_host_data(self.endpoints[name], *ACCOUNTS[self.profiles[name]]))
+            for name in self.sims
+        ]
+        return run_steps(hosts, steps, **config)
 
     def close(self) -> None:
         for endpoint in self.endpoints.values():

@@ -657,35 +657,12 @@ class WireLab:
         self.endpoint = host_endpoint(self.sim)
 
     def run(self, steps: list[tuple[Any, dict[str, Any]]]) -> Any:
-        from _winrm_harness import _tolerate_missing_connectors
-        from pyinfra.api import Config, Inventory, State
-        from pyinfra.api.connect import connect_all
-        from pyinfra.api.exceptions import PyinfraError
-        from pyinfra.api.operation import add_op
-        from pyinfra.api.operations import run_ops
+        from _winrm_harness import endpoint_host_data, run_steps
 
-        _tolerate_missing_connectors()
-        data = {
-            "winrm_hostname": "127.0.0.1",
-            "winrm_port": self.endpoint.port,
-            "winrm_scheme": "http",
-            "winrm_user": ADMIN,
-            "winrm_password": "Winsim-Adm1n!",
-            "winfra_user": USER,
-            "winfra_user_password": "Winsim-D3v-User!",
-        }
-        state = State(Inventory(([("@winrm/wsl1", data)], {})), Config())
-        connect_all(state)
-        for op, kwargs in steps:
-            add_op(state, op, **kwargs)
-        try:
-            run_ops(state)
-        except PyinfraError as exc:
-            assert str(exc) == "No hosts remaining!"
-        for host in state.inventory:
-            if host.connected:
-                host.disconnect()
-        return state
+        data = endpoint_host_data(
+            self.endpoint, ADMIN, "Winsim-Adm1n!", winfra_user=USER, winfra_user_password="Winsim-D3v-User!"
+        )
+        return run_steps([("@winrm/wsl1", data)], steps)
 
     def close(self) -> None:
         self.endpoint.stop()
@@ -859,7 +836,6 @@ def test_run_as_plain_command_goes_to_the_interpreter_as_the_target_user(tmp_pat
 def test_winsim_inventory_relocates_for_the_profile_user(tmp_path: Path) -> None:
     """The demo path: an @winsim/<name> host without winrm_user (the connector logs in as the
     profile's administrator); the WSL target user comes from winfra_user."""
-    from _winrm_harness import _tolerate_missing_connectors
     from pyinfra.api import Config, Inventory, State
     from pyinfra.api.connect import connect_all
     from pyinfra.api.operation import add_op
@@ -873,7 +849,6 @@ def test_winsim_inventory_relocates_for_the_profile_user(tmp_path: Path) -> None
     served = winsim.serve("wsldemo", overrides=overrides, state_dir=state_dir)
     try:
         create_distro(served.sim, USER, "Ubuntu", ORIGINAL, marker=MARKER, default=True, default_uid=1000)
-        _tolerate_missing_connectors()
         data = {
             "winsim_state_dir": state_dir,
             "winfra_user": USER,

@@ -92,32 +92,8 @@ def fake_session(monkeypatch: pytest.MonkeyPatch) -> type[FakeSession]:
     return FakeSession
 
 
-def _tolerate_missing_connectors(monkeypatch: pytest.MonkeyPatch) -> None:
-    # pyinfra loads every pyinfra.connectors entry point; skip ones not written yet (winsim).
-    import pyinfra.api.connectors as connectors
-    import pyinfra.api.inventory as inventory_module
-
-    def loadable() -> dict[str, Any]:
-        found = {}
-        for entrypoint in connectors.entry_points(group="pyinfra.connectors"):
-            try:
-                found[entrypoint.name] = entrypoint.load()
-            except ImportError:
-                continue
-        return found
-
-    monkeypatch.setattr(inventory_module, "get_all_connectors", loadable)
-    monkeypatch.setattr(
-        inventory_module,
-        "get_execution_connectors",
-        lambda: {n: c for n, c in loadable().items() if c.handles_execution},
-    )
-
-
 @pytest.fixture
-def make_host(monkeypatch: pytest.MonkeyPatch):
-    _tolerate_missing_connectors(monkeypatch)
-
+def make_host():
     def make(name: str = "@winrm/win1", override: dict | None = None, **data: Any) -> Any:
         base = {"winrm_user": "admin", "winrm_password": SECRET}
         base.update(data)
