@@ -29,26 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra.api import Config, FileUploadCommand, FunctionCommand, StringCommand
+from _fixture_harness import State, rendered_script
+from pyinfra.api import FileUploadCommand, FunctionCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
-from pyinfra_testing.util import FakeState, create_host
+from pyinfra_testing.util import create_host
 
 from winfra.facts import docker as facts
 from winfra.facts import windows as wfacts
 from winfra.facts.wsl import WslInstallation
 from winfra.operations import docker as ops
-from winfra.powershell.scripts import parse_header, render_script
+from winfra.powershell.scripts import parse_header
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-QUOTES = "'\u2018\u2019\u201a\u201b"
-
-
-class State(FakeState):
-    """FakeState without an Inventory (see test_windows_fixtures.State)."""
-
-    def __init__(self) -> None:
-        self.inventory = None
-        self.config = Config()
 
 
 def host_state(data: dict[str, Any]) -> dict[str, Any]:
@@ -84,17 +76,7 @@ def describe_command(command: Any) -> Any:
         return ["upload", str(command.src), str(command.dest)]
     assert isinstance(command, StringCommand), f"unexpected command {command!r}"
     text = command.get_raw_value()
-    header = parse_header(text)
-    if header is None:
-        described: dict[str, Any] = {"command": text}
-    else:
-        literal = text.rsplit("} -InputJson ", 1)[1]
-        inner = literal[1:-1]
-        for quote in QUOTES:
-            inner = inner.replace(quote * 2, quote)
-        params = json.loads(inner)
-        assert text == render_script(header.name, params)
-        described = {"script": header.name, "params": params}
+    described: dict[str, Any] = rendered_script(text) or {"command": text}
     described.update(command.connector_arguments)
     return described
 

@@ -33,26 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra.api import Config, FunctionCommand, StringCommand
+from _fixture_harness import State, rendered_script
+from pyinfra.api import FunctionCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
-from pyinfra_testing.util import FakeState, create_host
+from pyinfra_testing.util import create_host
 
 from winfra.facts import windows as facts
 from winfra.facts.host import HostState
 from winfra.operations import windows as ops
-from winfra.powershell.scripts import parse_header, render_script
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-QUOTES = "'\u2018\u2019\u201a\u201b"
-
-
-class State(FakeState):
-    """pyinfra-testing's FakeState without its Inventory: building one loads every registered
-    connector entry point, which ties these pure tests to the connectors' import health."""
-
-    def __init__(self) -> None:
-        self.inventory = None
-        self.config = Config()
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -92,19 +82,7 @@ def describe_command(command: Any) -> Any:
         return [command.function.__name__, list(command.args), dict(command.kwargs)]
     assert isinstance(command, StringCommand), f"unexpected command {command!r}"
     text = command.get_raw_value()
-    header = parse_header(text)
-    if header is None:
-        described: dict[str, Any] = {"command": text}
-    else:
-        literal = text.rsplit("} -InputJson ", 1)[1]
-        assert literal[0] == "'" and literal[-1] == "'", literal[:40]
-        inner = literal[1:-1]
-        for quote in QUOTES:
-            inner = inner.replace(quote * 2, quote)
-        params = json.loads(inner)
-        # The text is exactly what render_script makes of these params (no other formatting).
-        assert text == render_script(header.name, params)
-        described = {"script": header.name, "params": params}
+    described: dict[str, Any] = rendered_script(text) or {"command": text}
     described.update(command.connector_arguments)
     return described
 

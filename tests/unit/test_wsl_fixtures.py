@@ -18,27 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyinfra.api import Config, FunctionCommand, StringCommand
+from _fixture_harness import State, rendered_script
+from pyinfra.api import FunctionCommand, StringCommand
 from pyinfra.context import ctx_host, ctx_state
-from pyinfra_testing.util import FakeState, create_host
+from pyinfra_testing.util import create_host
 
 from winfra.facts import wsl as facts
 from winfra.operations import wsl as ops
-from winfra.powershell.scripts import parse_header, render_script
 from winfra.target_user import target_user_arguments
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-QUOTES = "'\u2018\u2019\u201a\u201b"
 FACTS = ("WslInstallation", "WslDistros", "WslConfig", "WslUserInfo")
 OPERATIONS = ("installed", "config", "distro_version", "distro_location")
-
-
-class State(FakeState):
-    """FakeState without an Inventory (building one loads every connector entry point)."""
-
-    def __init__(self) -> None:
-        self.inventory = None
-        self.config = Config()
 
 
 def describe_command(command: Any) -> Any:
@@ -48,15 +39,8 @@ def describe_command(command: Any) -> Any:
         return [command.function.__name__, list(command.args), dict(command.kwargs)]
     assert isinstance(command, StringCommand), f"unexpected command {command!r}"
     text = command.get_raw_value()
-    header = parse_header(text)
-    assert header is not None, text[:80]
-    literal = text.rsplit("} -InputJson ", 1)[1]
-    inner = literal[1:-1]
-    for quote in QUOTES:
-        inner = inner.replace(quote * 2, quote)
-    params = json.loads(inner)
-    assert text == render_script(header.name, params)
-    described: dict[str, Any] = {"script": header.name, "params": params}
+    described = rendered_script(text)
+    assert described is not None, text[:80]
     for key, value in command.connector_arguments.items():
         described[key] = "<hidden>" if key == "_su_password" else value
     return described
