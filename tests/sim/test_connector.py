@@ -423,6 +423,12 @@ def test_su_user_runs_as_the_target_user_without_leaking_the_password(
             ok, out = host.run_shell_command("Write-Output x", _su_user="dev", _su_password="wrong-Pa55!")
             assert not ok
             assert "user name or password is incorrect" in out.stderr
+            # A missing _chdir fails the command as the target user too (Set-Location -ErrorAction Stop).
+            ok, out = host.run_shell_command(
+                "Write-Output x", _su_user="dev", _su_password=dev_password, _chdir="C:\\No Such Dir"
+            )
+            assert not ok and out.stdout_lines == []
+            assert "Cannot find path 'C:\\No Such Dir' because it does not exist." in out.stderr
     finally:
         target.close()
     assert dev_password not in caplog.text and "wrong-Pa55!" not in caplog.text

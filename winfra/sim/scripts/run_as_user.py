@@ -22,13 +22,11 @@ from typing import Any
 
 from winfra.powershell.quoting import ps_unquote
 from winfra.powershell.scripts import load_script, parse_header
-from winfra.powershell.wire import PROLOGUE
 from winfra.sim.scripting import PowerShellError, ScriptCall, ScriptExit
 from winfra.sim.shell import psoutput
+from winfra.sim.shell.executor import missing_directory_error, split_preamble
 
 _LITERAL = r"'(?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*'"
-_ENV_LINE = re.compile(rf"\A\$\{{env:(?P<name>[A-Za-z0-9_()]+)\}} = (?P<value>{_LITERAL})\n")
-_CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})(?: -ErrorAction Stop)?\n")
 _RENDERED = re.compile(
     rf"\A# winfra-script: [^\n]*\n& \{{\n(?P<body>.*)\}} -InputJson (?P<literal>{_LITERAL})\s*\Z", re.S
 )
@@ -46,22 +44,12 @@ def _b64(text: str) -> str:
 def run_inner(call: ScriptCall, target: str, script: str) -> tuple[int, str, str]:
     """Run ``script`` as ``target``; ``(exit code, stdout text, stderr text)``."""
     host = call.host
-    while script.startswith(PROLOGUE):
-        script = script[len(PROLOGUE) :]
-    env = dict(host.user_env(target))
-    cwd = None
-    while True:
-        m = _ENV_LINE.match(script)
-        if m:
-            env[m["name"]] = ps_unquote(m["value"])
-            script = script[m.end() :]
-            continue
-        m = _CHDIR_LINE.match(script)
-        if m:
-            cwd = ps_unquote(m["value"])
-            script = script[m.end() :]
-            continue
-        break
+    preamble = split_preamble(script)
+    script = preamble.script
+    env = {**host.user_env(target), **preamble.env}
+    cwd = preamble.cwd
+    if cwd is not None and not host.fs.is_dir(cwd):
+        return 1, "", missing_directory_error(cwd).message
     token = host.token(target)
     header = parse_header(script)
     if header is None:

@@ -47,6 +47,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from winfra.powershell.quoting import PowerShellQuotingError, ps_unquote
@@ -91,6 +92,54 @@ _QUOTE_CLASS = "'\u2018\u2019\u201a\u201b"
 _LITERAL = rf"[{_QUOTE_CLASS}](?:[^{_QUOTE_CLASS}]|[{_QUOTE_CLASS}]{{2}})*[{_QUOTE_CLASS}]"
 _ENV_LINE = re.compile(rf"\A\$\{{env:(?P<name>[A-Za-z0-9_()]+)\}} = (?P<value>{_LITERAL})\n")
 _CHDIR_LINE = re.compile(rf"\ASet-Location -LiteralPath (?P<value>{_LITERAL})(?: -ErrorAction Stop)?\n")
+
+
+@dataclass
+class Preamble:
+    """What ``winfra.powershell.wire.with_prologue`` put before a script: whether the UTF-8 output
+    prologue is there, the ``$env:`` assignments and the ``Set-Location`` directory."""
+
+    script: str
+    utf8: bool
+    env: dict[str, str]
+    cwd: str | None
+
+
+def split_preamble(script: str) -> Preamble:
+    """Split the wire prologue, ``${env:X} = '...'`` and ``Set-Location -LiteralPath '...'`` lines
+    off ``script`` (the executor and the run-as counterpart both run such scripts)."""
+    utf8 = False
+    prologue = _normalize(PROLOGUE)
+    while script.startswith(prologue):
+        utf8 = True
+        script = script[len(prologue) :]
+    env: dict[str, str] = {}
+    cwd: str | None = None
+    while True:
+        match = _ENV_LINE.match(script)
+        if match:
+            env[match["name"]] = ps_unquote(match["value"])
+            script = script[match.end() :]
+            continue
+        match = _CHDIR_LINE.match(script)
+        if match:
+            cwd = ps_unquote(match["value"])
+            script = script[match.end() :]
+            continue
+        return Preamble(script, utf8, env, cwd)
+
+
+def missing_directory_error(cwd: str) -> PowerShellError:
+    """``Set-Location -ErrorAction Stop`` on a missing directory: a terminating
+    ItemNotFoundException, so nothing after it runs. Message, category and id as captured in
+    https://github.com/MicrosoftDocs/terminal/issues/451 (Windows PowerShell 5.1)."""
+    return PowerShellError(
+        f"Cannot find path '{cwd}' because it does not exist.",
+        category="ObjectNotFound",
+        error_id="PathNotFound,Microsoft.PowerShell.Commands.SetLocationCommand",
+    )
+
+
 _RENDERED = re.compile(
     rf"\A# winfra-script: [^\n]*\n& \{{\n(?P<body>.*)\}} -InputJson (?P<literal>{_LITERAL})\s*\Z", re.S
 )
@@ -289,35 +338,14 @@ class HostExecutor:
                     winfra_stdin = base64.b64decode(second).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
                 return self._fail_msg(io, shell.codepage, _BASE64_ERROR, error_id="FormatException")
-        codepage = shell.codepage
-        if script.startswith(_normalize(PROLOGUE)):
-            codepage = 65001
-            script = script[len(_normalize(PROLOGUE)) :]
-        env = dict(env)
-        cwd: str | None = shell.working_directory
-        while True:
-            match = _ENV_LINE.match(script)
-            if match:
-                env[match["name"]] = ps_unquote(match["value"])
-                script = script[match.end() :]
-                continue
-            match = _CHDIR_LINE.match(script)
-            if match:
-                cwd = ps_unquote(match["value"])
-                script = script[match.end() :]
-                if not self.host.fs.is_dir(cwd):
-                    # Set-Location -ErrorAction Stop on a missing directory is a terminating
-                    # ItemNotFoundException, so nothing after it runs. Message, category and id as
-                    # captured in https://github.com/MicrosoftDocs/terminal/issues/451 (5.1).
-                    return self._fail_msg(
-                        io,
-                        codepage,
-                        f"Cannot find path '{cwd}' because it does not exist.",
-                        category="ObjectNotFound",
-                        error_id="PathNotFound,Microsoft.PowerShell.Commands.SetLocationCommand",
-                    )
-                continue
-            break
+        preamble = split_preamble(script)
+        script = preamble.script
+        codepage = 65001 if preamble.utf8 else shell.codepage
+        env = {**env, **preamble.env}
+        cwd = preamble.cwd or shell.working_directory
+        if preamble.cwd is not None and not self.host.fs.is_dir(preamble.cwd):
+            exc = missing_directory_error(preamble.cwd)
+            return self._fail_msg(io, codepage, exc.message, category=exc.category, error_id=exc.error_id)
         header = parse_header(script)
         if header is not None:
             return self._dispatch_script(
