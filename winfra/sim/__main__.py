@@ -34,6 +34,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from winfra.sim.models.host import SimHost
     from winfra.sim.shell.executor import host_endpoint, host_users
 
+    # Handlers first: a caller may signal as soon as it reads the banner, and a process started
+    # from a non-interactive shell's background job inherits SIGINT ignored, so a signal that
+    # arrives before this point would be lost and the server would run on.
+    stop = threading.Event()
+
+    def _stop(*_a: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     host = SimHost.load(args.name, profile=args.profile, state_dir=args.state_dir)
     endpoint = host_endpoint(host, port=args.port, tls=args.tls, bind=args.bind)
     users = host_users(host)
@@ -47,13 +57,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     auth = "NTLM with message encryption" + (", Basic" if endpoint.allow_basic else "")
     print(f"auth: {auth}; AllowUnencrypted={endpoint.allow_unencrypted}", flush=True)
 
-    stop = threading.Event()
-
-    def _stop(*_a: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     counters_path = host.dir / COUNTERS_FILE
     host.dir.mkdir(parents=True, exist_ok=True)
     try:
