@@ -74,11 +74,16 @@ def run_as_user_command(
     timeout: int | None,
     *,
     require_logged_on: bool = False,
+    in_process: bool = False,
 ) -> tuple[str, bytes]:
     """The wrapper script (rendered ``run_as_user``) and the stdin bytes to send with it.
 
     ``command_text`` is the PowerShell text to run as ``user``; ``password`` (or None for an
     interactive logon of a logged-on user) goes on stdin only. ``timeout`` is in seconds.
+    ``in_process``: the scheduled task's own powershell.exe runs the command, one process launch
+    fewer than the default child powershell.exe. Only for a rendered winfra script: its output is
+    PowerShell objects, whereas a native program's raw output bytes (wsl.exe's UTF-16LE) arrive
+    unchanged only from a child process whose stdout is the redirected file.
     """
     name = check_target_user(user)
     if not isinstance(command_text, str) or not command_text.strip():
@@ -90,6 +95,7 @@ def run_as_user_command(
         "script": command_text,
         "timeout_seconds": int(timeout or DEFAULT_TIMEOUT),
         "require_logged_on": bool(require_logged_on),
+        "in_process": bool(in_process),
     }
     if password is not None and ("\r" in password or "\n" in password):
         raise RunAsError(

@@ -50,6 +50,21 @@ def test_embedded_script_gate_can_fail() -> None:
     assert syntax_errors(embedded.text)  # ...the script it encodes is not
 
 
+def test_script_written_to_a_ps1_file_is_gated_and_other_files_are_not() -> None:
+    outer = (
+        "$launcherPath = Join-Path $dir 'launcher.ps1'\n"
+        "$launcher = @'\nif ($x) {\n'@\n"
+        "[System.IO.File]::WriteAllText($launcherPath, $launcher, $utf8)\n"
+        "$notes = 'if ('\n"
+        "$notesPath = Join-Path $dir 'notes.txt'\n"
+        "[System.IO.File]::WriteAllText($notesPath, $notes, $utf8)\n"
+    )
+    assert syntax_errors(outer) == []
+    [embedded] = embedded_scripts(outer)
+    assert (embedded.variable, embedded.line, embedded.text) == ("launcher", 3, "if ($x) {")
+    assert syntax_errors(embedded.text)
+
+
 @pytest.mark.parametrize("name", [s.name for s in all_scripts()])
 def test_rendered_invocation_parses(name: str) -> None:
     for params in ({}, {"value": "it\u2019s 'quoted' $(not-run) `n \"x\" @{}", "list": [1, None, True]}):

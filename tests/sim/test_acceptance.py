@@ -206,6 +206,16 @@ def test_second_run_runs_no_state_changing_command(lab: Lab) -> None:
         assert lab.second.counters[name]["state_changes"] == 0
 
 
+def test_second_run_stays_within_the_round_trip_budget(lab: Lab) -> None:
+    # Issue 7's budget for a converged run, per host: at most 20 HTTP requests (the 401s of
+    # authentication included) and at most 3 powershell.exe launches. These are counts, so the
+    # test is deterministic; bench/fleet.py reports them with the wall times.
+    for name in HOSTS:
+        counters = lab.second.counters[name]
+        assert counters["http_requests"] <= 20, f"{name}: {counters}"
+        assert counters["powershell_launches"] <= 3, f"{name}: {counters}"
+
+
 def test_second_run_restarts_no_service_and_no_wsl(lab: Lab) -> None:
     for name in HOSTS:
         before, after = lab.after_first[name], lab.after_second[name]

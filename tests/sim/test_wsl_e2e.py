@@ -546,6 +546,23 @@ def run_as(host: h.SimHost, inner: str, user: str, password: str | None) -> tupl
     return runas.parse_run_as_output([json.dumps(out)])
 
 
+def test_run_as_task_runs_a_rendered_script_in_its_own_process(tmp_path: Path) -> None:
+    host = make_host(tmp_path)
+    module = importlib.import_module("winfra.sim.scripts.run_as_user")
+    read = render_script("get_wsl_user_state", {"user": USER})
+    for in_process, task_launches in ((True, 1), (False, 2)):
+        script, _ = runas.run_as_user_command(read, USER, None, 60, in_process=in_process)
+        match = module._RENDERED.match(script)
+        assert match is not None
+        params = json.loads(ps_unquote(match["literal"]))
+        assert params["in_process"] is in_process
+        before = host.counters.powershell_launches
+        with host.lock:
+            out = module.run(ScriptCall(host=host, params=params, user=ADMIN, elevated=True, stdin=None))
+        assert out["exit_code"] == 0
+        assert host.counters.powershell_launches - before == task_launches
+
+
 def test_run_as_target_user_reads_their_distros(tmp_path: Path) -> None:
     host = make_host(tmp_path)
     rc, out, err = run_as(host, render_script("get_wsl_user_state", {"user": USER}), USER, "Winsim-D3v-User!")
@@ -693,14 +710,20 @@ def test_wire_relocation_as_target_user_with_export_failure_then_rerun(wire: Wir
     assert not state.failed_hosts and changed(state)
     assert_intact(wire.sim, where=TARGET)
     assert_clean(wire.sim)
-    before = dict(wire.sim.counters.snapshot()["scripts"])  # type: ignore[arg-type]
+    snapshot = wire.sim.counters.snapshot()
+    before = dict(snapshot["scripts"])  # type: ignore[arg-type]
+    launches = snapshot["powershell_launches"]
     state = wire.run(step)
     assert not state.failed_hosts and not changed(state)
-    after = wire.sim.counters.snapshot()["scripts"]
+    snapshot = wire.sim.counters.snapshot()
+    after = snapshot["scripts"]
     delta = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}  # type: ignore[union-attr]
     # A converged run: the host state at connect, and ONE run-as round trip whose read result
     # serves both per-user facts (journals, distros) in both pyinfra passes (connector read cache).
     assert delta == {"get_host_state": 1, "run_as_user": 1, "get_wsl_user_state": 1}
+    # powershell.exe: get_host_state, the run-as wrapper, and the task that runs the read in its
+    # own process (a rendered script needs no child process).
+    assert snapshot["powershell_launches"] - launches == 3  # type: ignore[operator]
 
 
 def test_wire_config_version_and_default_as_target_user(wire: WireLab) -> None:

@@ -504,9 +504,11 @@ def test_su_user_goes_through_runas(make_host, monkeypatch: pytest.MonkeyPatch) 
     seen: dict[str, Any] = {}
 
     def fake_run_as(
-        command_text: str, user: str, password: str | None, timeout: int | None
+        command_text: str, user: str, password: str | None, timeout: int | None, *, in_process: bool
     ) -> tuple[str, bytes]:
-        seen.update(command_text=command_text, user=user, password=password, timeout=timeout)
+        seen.update(
+            command_text=command_text, user=user, password=password, timeout=timeout, in_process=in_process
+        )
         return "WRAPPER", b"pw-on-stdin"
 
     monkeypatch.setattr(runas, "run_as_user_command", fake_run_as)
@@ -519,6 +521,13 @@ def test_su_user_goes_through_runas(make_host, monkeypatch: pytest.MonkeyPatch) 
     assert seen["user"] == "dev" and seen["password"] == "devpw" and seen["timeout"] == 10
     assert seen["command_text"].endswith("Get-ChildItem") and "${env:K} = 'v'" in seen["command_text"]
     assert session.runs[-1]["script"] == "WRAPPER" and session.runs[-1]["stdin"] == b"pw-on-stdin"
+    # Any command but a rendered winfra script keeps its own process, so native output stays raw.
+    assert seen["in_process"] is False
+    rendered = render_script("get_wsl_user_state", {"user": "dev"})
+    connector.run_shell_command(rendered, _su_user="dev")
+    assert seen["in_process"] is True
+    connector.run_shell_command(rendered + "\nRemove-Item C:\\x", _su_user="dev")
+    assert seen["in_process"] is False
     ok, out = connector.run_shell_command("x", _su_user="dev", _stdin="data")
     assert not ok and "_stdin" in out.stderr
 

@@ -40,7 +40,7 @@ from pyinfra.connectors.util import CommandOutput, OutputLine
 from typing_extensions import TypedDict
 
 from winfra.powershell import wire
-from winfra.powershell.scripts import is_read_only, parse_header, script_result
+from winfra.powershell.scripts import is_read_only, parse_header, rendered_script, script_result
 from winfra.transport.base import (
     AuthenticationFailed,
     CommandTimeout,
@@ -491,7 +491,11 @@ class WinRMConnector(BaseConnector):
         inner = wire.with_prologue(raw, env=env, chdir=chdir)
         try:
             script, wrapper_stdin = runas.run_as_user_command(
-                inner, su_user, password, math.ceil(timeout) if timeout else None
+                inner,
+                su_user,
+                password,
+                math.ceil(timeout) if timeout else None,
+                in_process=rendered_script(raw) is not None,
             )
         except runas.RunAsError as exc:
             return f"{self.host.name}: {exc}"

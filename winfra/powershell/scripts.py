@@ -86,12 +86,16 @@ def to_json(params: Mapping[str, Any]) -> str:
     return json.dumps(dict(params), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def render_script(name: str, params: Mapping[str, Any] | None = None) -> str:
-    """Render the PowerShell text that runs shipped script ``name`` with ``params``."""
-    script = load_script(name)
+def _invocation_prefix(script: Script) -> str:
+    """A rendered invocation up to its JSON literal: the header, then the body in ``& { }``."""
     body = script.text if script.text.endswith("\n") else script.text + "\n"
     header = f"{HEADER_PREFIX}{script.name} mode={script.mode} sha256={script.sha256}"
-    return f"{header}\n& {{\n{body}}} -InputJson {ps_quote(to_json(params or {}))}"
+    return f"{header}\n& {{\n{body}}} -InputJson "
+
+
+def render_script(name: str, params: Mapping[str, Any] | None = None) -> str:
+    """Render the PowerShell text that runs shipped script ``name`` with ``params``."""
+    return _invocation_prefix(load_script(name)) + ps_quote(to_json(params or {}))
 
 
 def script_result(stdout_lines: list[str]) -> Any:
@@ -125,30 +129,38 @@ def parse_header(command_text: str) -> ScriptHeader | None:
     return ScriptHeader(match["name"], match["mode"], match["sha256"])  # type: ignore[arg-type]
 
 
-def is_read_only(command_text: str) -> bool:
-    """True when ``command_text`` is exactly a rendered invocation of a shipped read-mode script.
+def rendered_script(command_text: str) -> Script | None:
+    """The shipped script when ``command_text`` is exactly a rendered invocation of it, else None.
 
-    The header alone is not trusted: text that merely starts with a read-mode header (a rendered
-    read followed by more commands, or an edited body) may change the host, and a cached result
-    must never stand in for it, nor may it leave stale reads in the cache.
+    The header alone is not trusted: text that merely starts with a header (a rendered
+    invocation followed by more commands, or an edited body) is some other command.
     """
     header = parse_header(command_text)
-    if header is None or header.mode != "read":
-        return False
+    if header is None:
+        return None
     try:
         script = load_script(header.name)
     except ScriptError:
-        return False
-    if script.mode != "read" or script.sha256 != header.sha256:
-        return False
-    body = script.text if script.text.endswith("\n") else script.text + "\n"
-    prefix = f"{HEADER_PREFIX}{script.name} mode=read sha256={script.sha256}\n& {{\n{body}}} -InputJson "
+        return None
+    if script.mode != header.mode or script.sha256 != header.sha256:
+        return None
+    prefix = _invocation_prefix(script)
     text = command_text.lstrip()
     if not text.startswith(prefix):
-        return False
+        return None
     try:
         # Nothing but the one quoted JSON literal may follow (ps_unquote refuses anything else).
         ps_unquote(text[len(prefix) :])
     except PowerShellQuotingError:
-        return False
-    return True
+        return None
+    return script
+
+
+def is_read_only(command_text: str) -> bool:
+    """True when ``command_text`` is exactly a rendered invocation of a shipped read-mode script.
+
+    A cached result must never stand in for anything else, nor may anything else leave stale
+    reads in the cache (:func:`rendered_script`).
+    """
+    script = rendered_script(command_text)
+    return script is not None and script.mode == "read"

@@ -431,18 +431,26 @@ class EmbeddedScript:
 
 
 _ENCODED_RE = re.compile(r"GetBytes\(\s*\$(\w+)\s*\)", re.IGNORECASE)
+# [System.IO.File]::WriteAllText($path, $text, ...): a script when $path is assigned a .ps1 name.
+_WRITTEN_RE = re.compile(r"WriteAllText\(\s*\$(\w+)\s*,\s*\$(\w+)\s*[,)]", re.IGNORECASE)
 
 
 def embedded_scripts(text: str) -> list[EmbeddedScript]:
-    """Scripts built in a string variable and then base64-encoded for ``-EncodedCommand``
-    (``[Text.Encoding]::Unicode.GetBytes($script)``): invisible to the parser as strings, so the gate
-    expands them and parses them before encoding (testing-without-windows.md §f)."""
+    """Scripts built in a string variable, then base64-encoded for ``-EncodedCommand``
+    (``[Text.Encoding]::Unicode.GetBytes($script)``) or written to a ``.ps1`` file that a process
+    runs (``[System.IO.File]::WriteAllText($path, $script, ...)``): invisible to the parser as
+    strings, so the gate expands them and parses them (testing-without-windows.md §f)."""
     names = {m.group(1).lower() for m in _ENCODED_RE.finditer(text)}
-    if not names:
+    written = [(m.group(1).lower(), m.group(2).lower()) for m in _WRITTEN_RE.finditer(text)]
+    if not names and not written:
         return []
     root = parse(text).root_node
+    assignments = _assignments(root)
+    for path_name, name in written:
+        if any(".ps1" in _text(value).lower() for value in assignments.get(path_name, [])):
+            names.add(name)
     out: list[EmbeddedScript] = []
-    for name, values in _assignments(root).items():
+    for name, values in assignments.items():
         if name not in names:
             continue
         for value in values:

@@ -9,6 +9,10 @@
       script           - the PowerShell text to run as that user (UTF-8)
       timeout_seconds  - how long to wait for it (default 600)
       require_logged_on - true when the step needs the user's interactive logon session
+      in_process       - true: the task's own powershell.exe runs the script (for a rendered
+                         winfra script, whose output is PowerShell objects: one process launch
+                         fewer); false or absent: a child powershell.exe with redirected
+                         output runs it, so a native program's output bytes arrive unchanged
     Stdin ($WinfraStdin): the user's password, or nothing. While the user is logged on the task
       runs in their session (LogonType Interactive, password unused); otherwise it needs the
       password (LogonType Password, a batch logon).
@@ -33,7 +37,17 @@
     Administrators and the target user (the task's own account must write there); the task and
     the directory are deleted afterwards whatever happens.
     The inner script is read back as UTF-8 explicitly because powershell.exe 5.1 reads a .ps1
-    without BOM in the ANSI code page (about_Character_Encoding).
+    without BOM in the ANSI code page (about_Character_Encoding). In-process, the launcher calls
+    inner.ps1 as a script instead, so that `exit N` in it ends only that script and sets
+    $LASTEXITCODE for the launcher (about_Language_Keywords, "Exit", 5.1: "the exit statement
+    sets the value of the $LASTEXITCODE variable"; PowerShell/PowerShell#13501 on an in-process
+    call to a .ps1 that uses exit <n>); that inner.ps1 is the one file written with a UTF-8 BOM,
+    the only way 5.1 reads a script file as UTF-8, and an `exit 0` after the script gives a
+    normal end the exit code 0, as powershell.exe -File does ("If the script has no exit
+    statement, the exit code is always 0 when the script completes without error or 1 when the
+    script terminates from an unhandled exception", same page). Warnings go to stdout as
+    "WARNING: " lines, where a redirected powershell.exe 5.1 writes them too
+    (PowerShell/PowerShell#13080).
     ScheduledTasks cmdlets: https://learn.microsoft.com/powershell/module/scheduledtasks/
 #>
 [CmdletBinding()]
@@ -125,16 +139,56 @@ $utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
 # The task's process may have no console, where setting the console encoding throws (the same
 # guard as winfra.powershell.wire.PROLOGUE; Ansible's bootstrap_wrapper.ps1 does the same).
 $prologue = "`$ProgressPreference = 'SilentlyContinue'`ntry {`n    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList `$false`n} catch {`n    `$null = `$_`n}`n"
-[System.IO.File]::WriteAllText((Join-Path $dir 'inner.ps1'), $prologue + [string]$in.script, $utf8)
-
-# The inner bootstrap reads the script as UTF-8 and runs it; `exit N` inside sets the exit code.
-$q = $dir.Replace("'", "''")
-$inner = "`$ErrorActionPreference = 'Continue'`n& ([ScriptBlock]::Create([System.IO.File]::ReadAllText('$q\inner.ps1', [System.Text.Encoding]::UTF8)))`n"
-$innerEncoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($inner))
 $psExe = Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'
-# The launcher (the task's action) starts the inner process with redirected output, then writes
-# its exit code last, through a rename, so rc.txt appears only when everything else is written.
-$launcher = @"
+$innerPath = Join-Path $dir 'inner.ps1'
+if ([bool]$in.in_process) {
+    [System.IO.File]::WriteAllText($innerPath, $prologue + [string]$in.script + "`nexit 0`n", (New-Object System.Text.UTF8Encoding -ArgumentList $true))
+    # The launcher (the task's action) runs inner.ps1 in its own process and sorts what it emits:
+    # error records to stderr, warnings and output to stdout. It writes the exit code last,
+    # through a rename, so rc.txt appears only when everything else is written. Single-quoted:
+    # nothing in it is expanded here; it finds its files through $PSScriptRoot.
+    $launcher = @'
+$ErrorActionPreference = 'Continue'
+$utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+$stdout = New-Object -TypeName System.Text.StringBuilder
+$stderr = New-Object -TypeName System.Text.StringBuilder
+$rc = 255
+try {
+    & (Join-Path -Path $PSScriptRoot -ChildPath 'inner.ps1') 2>&1 3>&1 | ForEach-Object -Process {
+        if ($_ -is [System.Management.Automation.ErrorRecord]) {
+            $null = $stderr.Append($_.ToString()).Append("`r`n")
+        }
+        elseif ($_ -is [System.Management.Automation.WarningRecord]) {
+            $null = $stdout.Append('WARNING: ').Append($_.Message).Append("`r`n")
+        }
+        elseif ($_ -is [string]) {
+            $null = $stdout.Append($_).Append("`r`n")
+        }
+        else {
+            $null = $stdout.Append(($_ | Out-String))
+        }
+    }
+    $rc = $LASTEXITCODE
+}
+catch {
+    $null = $stderr.Append($_.ToString()).Append("`r`n")
+    $rc = 1
+}
+[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'stdout.txt'), $stdout.ToString(), $utf8)
+[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'stderr.txt'), $stderr.ToString(), $utf8)
+[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'rc.tmp'), [string]$rc)
+Move-Item -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath 'rc.tmp') -Destination (Join-Path -Path $PSScriptRoot -ChildPath 'rc.txt')
+'@
+}
+else {
+    [System.IO.File]::WriteAllText($innerPath, $prologue + [string]$in.script, $utf8)
+    # The inner bootstrap reads the script as UTF-8 and runs it; `exit N` inside sets the exit code.
+    $q = $dir.Replace("'", "''")
+    $inner = "`$ErrorActionPreference = 'Continue'`n& ([ScriptBlock]::Create([System.IO.File]::ReadAllText('$q\inner.ps1', [System.Text.Encoding]::UTF8)))`n"
+    $innerEncoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($inner))
+    # The launcher (the task's action) starts the inner process with redirected output, then writes
+    # its exit code last, through a rename, so rc.txt appears only when everything else is written.
+    $launcher = @"
 `$ErrorActionPreference = 'Stop'
 `$rc = 255
 try {
@@ -149,7 +203,8 @@ catch {
 [System.IO.File]::WriteAllText('$q\rc.tmp', [string]`$rc)
 Move-Item -LiteralPath '$q\rc.tmp' -Destination '$q\rc.txt'
 "@
-# The launcher is ASCII (a GUID path under ProgramData and base64), so -File reads it correctly
+}
+# Either launcher is ASCII (a GUID path under ProgramData, base64), so -File reads it correctly
 # whatever the ANSI code page; a file keeps the task's argument line short.
 $launcherPath = Join-Path $dir 'launcher.ps1'
 [System.IO.File]::WriteAllText($launcherPath, $launcher, $utf8)

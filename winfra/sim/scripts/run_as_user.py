@@ -99,7 +99,8 @@ def run_inner(call: ScriptCall, target: str, script: str) -> tuple[int, str, str
             out += psoutput.convert_to_json(exc.output) + "\r\n"
         return exc.code, out, ""
     except PowerShellError as exc:
-        # Start-Process redirects stderr to a file: errors arrive as plain text there.
+        # Errors arrive as plain text either way: a child process's stderr is redirected to a
+        # file, and the in-process launcher writes each error record's message.
         return exc.exit_code, "".join(line + "\r\n" for line in inner.extra_stdout), exc.message + "\r\n"
     out = "".join(line + "\r\n" for line in inner.extra_stdout) + psoutput.convert_to_json(result) + "\r\n"
     return 0, out, ""
@@ -151,10 +152,11 @@ def run(call: ScriptCall) -> Any:
                 "incorrect. Check the password in host data."
             )
         call.step("runas:start")
-        # The task's action is a powershell.exe running the launcher (-File), which starts the
-        # inner script in another powershell.exe (-EncodedCommand, Start-Process with redirected
-        # output): two more process launches on a real host (winfra/scripts/run_as_user.ps1).
-        host.counters.add("powershell_launches", 2)
+        # The task's action is a powershell.exe running the launcher (-File). In-process it runs
+        # the inner script itself; otherwise it starts it in another powershell.exe
+        # (-EncodedCommand, Start-Process with redirected output): one or two more process
+        # launches on a real host (winfra/scripts/run_as_user.ps1).
+        host.counters.add("powershell_launches", 1 if p.get("in_process") else 2)
         code, out, err = run_inner(call, u.name, str(p.get("script") or ""))
     finally:
         host.fs.rmtree(task_dir)
