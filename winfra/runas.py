@@ -83,7 +83,9 @@ def run_as_user_command(
     ``in_process``: the scheduled task's own powershell.exe runs the command, one process launch
     fewer than the default child powershell.exe. Only for a rendered winfra script: its output is
     PowerShell objects, whereas a native program's raw output bytes (wsl.exe's UTF-16LE) arrive
-    unchanged only from a child process whose stdout is the redirected file.
+    unchanged only from a child process whose stdout is the redirected file. A script run
+    in-process must capture a native program's stderr itself: under the launcher's ``2>&1`` each
+    such line is an error record, which stops a script whose ``$ErrorActionPreference`` is Stop.
     """
     name = check_target_user(user)
     if not isinstance(command_text, str) or not command_text.strip():

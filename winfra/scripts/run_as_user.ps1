@@ -40,14 +40,19 @@
     without BOM in the ANSI code page (about_Character_Encoding). In-process, the launcher calls
     inner.ps1 as a script instead, so that `exit N` in it ends only that script and sets
     $LASTEXITCODE for the launcher (about_Language_Keywords, "Exit", 5.1: "the exit statement
-    sets the value of the $LASTEXITCODE variable"; PowerShell/PowerShell#13501 on an in-process
-    call to a .ps1 that uses exit <n>); that inner.ps1 is the one file written with a UTF-8 BOM,
+    sets the value of the $LASTEXITCODE variable"; an `exit` inside a script block passes up to
+    the script file that holds it, engine/ScriptCommandProcessor.cs in PowerShell/PowerShell);
+    that inner.ps1 is the one file written with a UTF-8 BOM,
     the only way 5.1 reads a script file as UTF-8, and an `exit 0` after the script gives a
     normal end the exit code 0, as powershell.exe -File does ("If the script has no exit
     statement, the exit code is always 0 when the script completes without error or 1 when the
     script terminates from an unhandled exception", same page). Warnings go to stdout as
     "WARNING: " lines, where a redirected powershell.exe 5.1 writes them too
-    (PowerShell/PowerShell#13080).
+    (PowerShell/PowerShell#13080); information, verbose and debug records go to the task's
+    hidden console. Under `2>&1` a native program's stderr lines become error records, which
+    stop a script whose $ErrorActionPreference is Stop: a script run in-process must capture a
+    native program's stderr itself (the shipped scripts use Process.Start or lower the
+    preference around their own `2>&1`).
     ScheduledTasks cmdlets: https://learn.microsoft.com/powershell/module/scheduledtasks/
 #>
 [CmdletBinding()]
@@ -146,37 +151,38 @@ if ([bool]$in.in_process) {
     # The launcher (the task's action) runs inner.ps1 in its own process and sorts what it emits:
     # error records to stderr, warnings and output to stdout. It writes the exit code last,
     # through a rename, so rc.txt appears only when everything else is written. Single-quoted:
-    # nothing in it is expanded here; it finds its files through $PSScriptRoot.
+    # nothing in it is expanded here; it finds its files through $PSScriptRoot. Its variables
+    # are prefixed: inner.ps1 runs in a child scope and could otherwise read them.
     $launcher = @'
 $ErrorActionPreference = 'Continue'
-$utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-$stdout = New-Object -TypeName System.Text.StringBuilder
-$stderr = New-Object -TypeName System.Text.StringBuilder
-$rc = 255
+$winfraUtf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+$winfraStdout = New-Object -TypeName System.Text.StringBuilder
+$winfraStderr = New-Object -TypeName System.Text.StringBuilder
+$winfraRc = 255
 try {
     & (Join-Path -Path $PSScriptRoot -ChildPath 'inner.ps1') 2>&1 3>&1 | ForEach-Object -Process {
         if ($_ -is [System.Management.Automation.ErrorRecord]) {
-            $null = $stderr.Append($_.ToString()).Append("`r`n")
+            $null = $winfraStderr.Append($_.ToString()).Append("`r`n")
         }
         elseif ($_ -is [System.Management.Automation.WarningRecord]) {
-            $null = $stdout.Append('WARNING: ').Append($_.Message).Append("`r`n")
+            $null = $winfraStdout.Append('WARNING: ').Append($_.Message).Append("`r`n")
         }
         elseif ($_ -is [string]) {
-            $null = $stdout.Append($_).Append("`r`n")
+            $null = $winfraStdout.Append($_).Append("`r`n")
         }
         else {
-            $null = $stdout.Append(($_ | Out-String))
+            $null = $winfraStdout.Append(($_ | Out-String))
         }
     }
-    $rc = $LASTEXITCODE
+    $winfraRc = $LASTEXITCODE
 }
 catch {
-    $null = $stderr.Append($_.ToString()).Append("`r`n")
-    $rc = 1
+    $null = $winfraStderr.Append($_.ToString()).Append("`r`n")
+    $winfraRc = 1
 }
-[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'stdout.txt'), $stdout.ToString(), $utf8)
-[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'stderr.txt'), $stderr.ToString(), $utf8)
-[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'rc.tmp'), [string]$rc)
+[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'stdout.txt'), $winfraStdout.ToString(), $winfraUtf8)
+[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'stderr.txt'), $winfraStderr.ToString(), $winfraUtf8)
+[System.IO.File]::WriteAllText((Join-Path -Path $PSScriptRoot -ChildPath 'rc.tmp'), [string]$winfraRc)
 Move-Item -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath 'rc.tmp') -Destination (Join-Path -Path $PSScriptRoot -ChildPath 'rc.txt')
 '@
 }
