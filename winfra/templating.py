@@ -8,6 +8,7 @@ setting into a config file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,19 @@ def find_template(template: str | Path, search_dirs: Iterable[str | Path] = ()) 
     raise FileNotFoundError(f"template {path} not found (looked in {tried})")
 
 
-def render_template(path: Path, variables: dict[str, Any]) -> str:
-    """Render the template file ``path`` with ``variables`` (no HTML escaping, newline kept)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(path.parent)),
+@functools.cache
+def _environment(directory: str) -> jinja2.Environment:
+    # One environment per template directory, so each template is compiled once per process and
+    # not once per host: Jinja2 caches compiled templates per environment and recompiles one
+    # whose file changed (auto_reload, the default).
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
-    return env.get_template(path.name).render(**variables)
+
+
+def render_template(path: Path, variables: dict[str, Any]) -> str:
+    """Render the template file ``path`` with ``variables`` (no HTML escaping, newline kept)."""
+    return _environment(str(path.parent)).get_template(path.name).render(**variables)
