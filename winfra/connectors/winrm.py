@@ -39,6 +39,7 @@ from pyinfra.connectors.base import BaseConnector, DataMeta
 from pyinfra.connectors.util import CommandOutput, OutputLine
 from typing_extensions import TypedDict
 
+from winfra import pyinfra_speedups
 from winfra.powershell import wire
 from winfra.powershell.scripts import is_read_only, parse_header, rendered_script, script_result
 from winfra.transport.base import (
@@ -52,6 +53,8 @@ from winfra.transport.base import (
 from winfra.transport.winrs import TransportConfigError, WinRSSession
 
 logger = logging.getLogger(__name__)
+# pyinfra loads this module for @winrm (and @winsim) hosts, before any operation runs.
+pyinfra_speedups.install()
 
 POWERSHELL_NAMES = {None, "", "sh", "ps", "powershell", "powershell.exe"}
 CMD_NAMES = {"cmd", "cmd.exe"}
