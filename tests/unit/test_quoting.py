@@ -113,3 +113,34 @@ def test_non_strings_are_refused(value: object) -> None:
 def test_unquote_rejects_what_is_not_one_literal(literal: str) -> None:
     with pytest.raises(PowerShellQuotingError):
         ps_unquote(literal)
+
+
+def _reference_unquote(body: str) -> str | None:
+    """The tokenizer's rule, one character at a time: a quote must be followed by another."""
+    out, i = [], 0
+    while i < len(body):
+        if body[i] in SINGLE_QUOTES:
+            if i + 1 < len(body) and body[i + 1] in SINGLE_QUOTES:
+                out.append(body[i + 1])
+                i += 2
+                continue
+            return None
+        out.append(body[i])
+        i += 1
+    return "".join(out)
+
+
+def test_quote_and_unquote_agree_with_the_reference_on_random_text() -> None:
+    import random
+
+    rnd = random.Random(20261202)
+    alphabet = 'ab $`"\\\n' + "".join(sorted(SINGLE_QUOTES))
+    for _ in range(5000):
+        value = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
+        assert ps_unquote(ps_quote(value)) == value
+        expected = _reference_unquote(value)  # the raw text as a literal's body: often malformed
+        if expected is None:
+            with pytest.raises(PowerShellQuotingError):
+                ps_unquote("'" + value + "'")
+        else:
+            assert ps_unquote("'" + value + "'") == expected

@@ -13,8 +13,11 @@ doubled as well, otherwise a value such as ``it\u2019s`` would end the literal e
 
 from __future__ import annotations
 
+import re
+
 # Characters PowerShell's tokenizer accepts as a single quote.
 SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
+_QUOTE_RE = re.compile("[" + "".join(sorted(SINGLE_QUOTES)) + "]")
 
 
 class PowerShellQuotingError(ValueError):
@@ -31,12 +34,7 @@ def ps_quote(value: str) -> str:
         raise PowerShellQuotingError(f"expected a str to quote, got {type(value).__name__}")
     if "\x00" in value:
         raise PowerShellQuotingError("a NUL character cannot be passed in a PowerShell literal")
-    out = []
-    for char in value:
-        out.append(char)
-        if char in SINGLE_QUOTES:
-            out.append(char)
-    return "'" + "".join(out) + "'"
+    return "'" + _QUOTE_RE.sub(r"\g<0>\g<0>", value) + "'"
 
 
 def ps_unquote(literal: str) -> str:
@@ -44,19 +42,20 @@ def ps_unquote(literal: str) -> str:
     if len(literal) < 2 or literal[0] not in SINGLE_QUOTES or literal[-1] not in SINGLE_QUOTES:
         raise PowerShellQuotingError(f"not a single-quoted literal: {literal[:40]!r}")
     body = literal[1:-1]
-    out = []
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char in SINGLE_QUOTES:
-            if i + 1 < len(body) and body[i + 1] in SINGLE_QUOTES:
-                # Two quotes in a row: "the first is the escape and append the second quote"
-                # (PowerShell tokenizer.cs ScanStringLiteral), so a mixed pair such as ' followed by U+2019
-                # yields the second character.
-                out.append(body[i + 1])
-                i += 2
-                continue
-            raise PowerShellQuotingError("unescaped single quote inside literal")
-        out.append(char)
-        i += 1
+    out: list[str] = []
+    pos = 0
+    for match in _QUOTE_RE.finditer(body):
+        start = match.start()
+        if start < pos:
+            continue  # the second quote of a pair already taken
+        if start + 1 < len(body) and body[start + 1] in SINGLE_QUOTES:
+            # Two quotes in a row: "the first is the escape and append the second quote"
+            # (PowerShell tokenizer.cs ScanStringLiteral), so a mixed pair such as ' followed by U+2019
+            # yields the second character.
+            out.append(body[pos:start])
+            out.append(body[start + 1])
+            pos = start + 2
+            continue
+        raise PowerShellQuotingError("unescaped single quote inside literal")
+    out.append(body[pos:])
     return "".join(out)

@@ -21,6 +21,10 @@ import re
 from dataclasses import dataclass, field
 
 _WS = " \t"
+# Runs of characters that each rule below copies one by one: taken in one step for speed (a
+# powershell.exe -EncodedCommand line is thousands of such characters).
+_ARGV_PLAIN_RE = re.compile(r'[^ \t"\\]+')
+_CMD_PLAIN_RE = re.compile(r'[^"&|^]+')
 
 
 def split_args(line: str) -> list[str]:
@@ -35,6 +39,11 @@ def split_args(line: str) -> list[str]:
         current: list[str] = []
         in_quotes = False
         while i < n:
+            plain = _ARGV_PLAIN_RE.match(line, i)
+            if plain:
+                current.append(plain.group(0))
+                i = plain.end()
+                continue
             ch = line[i]
             if ch == "\\":
                 start = i
@@ -120,6 +129,11 @@ def split_cmd_operators(line: str) -> list[tuple[str | None, str]]:
     in_quotes = False
     i = 0
     while i < len(line):
+        plain = _CMD_PLAIN_RE.match(line, i)
+        if plain:
+            current.append(plain.group(0))
+            i = plain.end()
+            continue
         ch = line[i]
         if ch == "^" and not in_quotes and i + 1 < len(line):
             current.append(line[i : i + 2])

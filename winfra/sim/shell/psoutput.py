@@ -19,6 +19,7 @@ on stderr, and console output encoding.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
@@ -38,7 +39,12 @@ _JSON_ESCAPES = {
 }
 
 
+_JSON_PLAIN_RE = re.compile(r'[^\x00-\x1f"\\<>&\']*\Z')
+
+
 def _json_string(value: str) -> str:
+    if _JSON_PLAIN_RE.match(value):
+        return '"' + value + '"'  # nothing to escape, the common case
     out = ['"']
     for ch in value:
         esc = _JSON_ESCAPES.get(ch)
