@@ -5,14 +5,19 @@
     .venv/bin/python bench/fleet.py --hosts 50 --keep-state /tmp/fleet50
 
 For each N: a fresh state directory, ``WINFRA_SIM_FLEET=N`` (inventories/sim.py then lists N
-hosts cycling the four kinds devbox11, ctr2022, devbox10, ctr2025), one converging run
-(``pyinfra -y inventories/sim.py deploys/docker_host.py``), then the measured converged run. Both
-run the ordinary pyinfra CLI in a child process (bench/simrun.py), which writes the simulator's
+hosts cycling the four kinds devbox11, ctr2022, devbox10, ctr2025) and one converging run
+(``pyinfra -y inventories/sim.py deploys/docker_host.py``). Then ``--repeat`` rounds (default 3)
+of one measured converged run per N, and the median wall time per N is reported: one run's time
+on a shared 2-core machine varies by 20% or more, also from one minute to the next. Each run is
+the ordinary pyinfra CLI in a child process (bench/simrun.py), which writes the simulator's
 per-host counters (winfra/sim/counters.py) when it exits.
 
 Reported per N: wall time of the converged run, and per host the HTTP requests (authentication
 included: the 401 round trips are requests too), WinRS commands, powershell.exe launches and
 state changes (max and mean over the hosts, and per host kind).
+
+Each N also prints the anchor: the HTTP requests and powershell.exe launches Ansible would
+spend on the same operations as tasks (anchors-and-winrm.md §0, §1.1).
 
 Targets for a converged run (issue 7): at most 20 HTTP requests and at most 3 powershell.exe
 launches per host, and 50 hosts take less than 5x the wall time of 1 host. The exit code is 1
@@ -36,6 +41,7 @@ from simrun import RunResult, run_pyinfra
 MAX_REQUESTS = 20
 MAX_LAUNCHES = 3
 MAX_WALL_RATIO_50_TO_1 = 5.0
+ANSIBLE_REQUESTS_PER_TASK = 6
 ARGS = ["-y", "inventories/sim.py", "deploys/docker_host.py"]
 
 
@@ -43,21 +49,36 @@ def _kind(name: str) -> str:
     return re.sub(r"-\d+$", "", name)
 
 
-def _run(n: int, state_dir: Path, timeout: float) -> tuple[RunResult, RunResult]:
-    env = {"WINFRA_SIM_FLEET": str(n)}
-    first = run_pyinfra(ARGS, state_dir=state_dir, env=env, timeout=timeout)
-    second = run_pyinfra(ARGS, state_dir=state_dir, env=env, timeout=timeout)
-    return first, second
+def _run(n: int, state_dir: Path, timeout: float) -> RunResult:
+    return run_pyinfra(ARGS, state_dir=state_dir, env={"WINFRA_SIM_FLEET": str(n)}, timeout=timeout)
+
+
+def _median_run(runs: list[RunResult]) -> RunResult:
+    """The run with the median wall time, its process and CLI times replaced by the medians."""
+    middle = sorted(runs, key=lambda r: r.wall_s)[len(runs) // 2]
+    cli = [r.run_s for r in runs if r.run_s is not None]
+    return RunResult(
+        middle.returncode if all(r.returncode == 0 for r in runs) else max(r.returncode for r in runs),
+        middle.stdout,
+        middle.stderr,
+        statistics.median(r.wall_s for r in runs),
+        statistics.median(cli) if len(cli) == len(runs) else None,
+        middle.counters,
+        middle.summary,
+    )
 
 
 def _stats(values: list[int]) -> str:
     return f"max {max(values):3d}  mean {statistics.fmean(values):5.1f}"
 
 
-def report(n: int, first: RunResult, second: RunResult) -> tuple[list[str], dict[str, Any]]:
+def report(n: int, first: RunResult, runs: list[RunResult]) -> tuple[list[str], dict[str, Any]]:
+    second = _median_run(runs)
     run = f"{second.run_s:.2f}s" if second.run_s is not None else "?"
-    lines = [f"N = {n}: converging run {first.wall_s:.1f}s (rc {first.returncode}); converged run: "
-             f"process {second.wall_s:.2f}s, pyinfra CLI {run} (rc {second.returncode})"]  # fmt: skip
+    each = ", ".join(f"{r.run_s:.2f}" if r.run_s is not None else "?" for r in runs)
+    lines = [f"N = {n}: converging run {first.wall_s:.1f}s (rc {first.returncode}); converged run, median "
+             f"of {len(runs)}: process {second.wall_s:.2f}s, pyinfra CLI {run} (each: {each}) "
+             f"(rc {second.returncode})"]  # fmt: skip
     counters = second.counters
     figures: dict[str, Any] = {
         "n": n,
@@ -93,7 +114,25 @@ def report(n: int, first: RunResult, second: RunResult) -> tuple[list[str], dict
             f"  scripts/host: {per or '-'}"
         )
     figures.update(max_requests=max(req), max_launches=max(ps), max_state_changes=max(changes))
+    ops = _operations(second.output)
+    if ops is not None:
+        # Ansible's winrm plugin opens a shell per task: at least Create, Command, Send, Receive,
+        # Signal and Delete, plus the authentication of the new connection, and at least one
+        # powershell.exe (anchors-and-winrm.md §0 and §1.1).
+        per_host = ops / n
+        lines.append(
+            f"  anchor: {per_host:.2f} operations/host; as Ansible tasks at least "
+            f"{ANSIBLE_REQUESTS_PER_TASK * per_host:.0f} HTTP requests (authentication not counted) and "
+            f"{per_host:.0f} powershell.exe per host, against {statistics.fmean(req):.1f} and "
+            f"{statistics.fmean(ps):.1f} here"
+        )
     return lines, figures
+
+
+def _operations(output: str) -> int | None:
+    """Host-operations in pyinfra's results table (its "Grand total" line), or None."""
+    match = re.search(r"^\s*Grand total\s+(\d+)", output, re.M)
+    return int(match.group(1)) if match else None
 
 
 def main() -> int:
@@ -103,21 +142,29 @@ def main() -> int:
     )
     parser.add_argument("--keep-state", type=Path, default=None, help="keep state under this directory")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per pyinfra run")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of converged runs (median)")
     args = parser.parse_args()
 
     results: dict[int, dict[str, Any]] = {}
     failed = False
     with tempfile.TemporaryDirectory(prefix="winfra-fleet-") as tmp:
         base = args.keep_state or Path(tmp)
+        firsts = {n: _run(n, base / f"fleet-{n}", args.timeout) for n in args.hosts}
+        # Rounds of one converged run per size, so that a slow spell of the machine weighs on
+        # every size alike instead of on whichever size ran during it.
+        runs: dict[int, list[RunResult]] = {n: [] for n in args.hosts}
+        for _ in range(max(1, args.repeat)):
+            for n in args.hosts:
+                runs[n].append(_run(n, base / f"fleet-{n}", args.timeout))
         for n in args.hosts:
-            state_dir = base / f"fleet-{n}"
-            first, second = _run(n, state_dir, args.timeout)
-            lines, figures = report(n, first, second)
+            first = firsts[n]
+            lines, figures = report(n, first, runs[n])
             print("\n".join(lines), flush=True)
             results[n] = figures
-            if first.returncode or second.returncode:
+            bad = next((r for r in (first, *runs[n]) if r.returncode), None)
+            if bad is not None:
                 failed = True
-                print(second.output[-3000:] if second.returncode else first.output[-3000:])
+                print(bad.output[-3000:])
 
     print("\nTargets (converged run):")
     for n, f in results.items():
