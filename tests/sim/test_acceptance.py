@@ -296,6 +296,24 @@ def test_dry_diff_lists_changes_and_changes_nothing(lab: Lab) -> None:
         assert _sim(lab.state_dir, name).docker.engine.running_config["log-level"] == "info"
 
 
+def test_dry_diff_shows_the_wslconfig_diff_and_changes_nothing(lab: Lab) -> None:
+    settings = '{"wsl2": {"memory": "6GB", "processors": 4, "swap": "2GB", "localhostForwarding": true}}'
+    before = _sim(lab.state_dir, "devbox11").fs.read_bytes(r"C:\Users\dev\.wslconfig")
+    result = run_pyinfra(
+        ["--dry", "--diff", "--limit", "@winsim/devbox11", "inventories/sim.py", "deploys/docker_host.py",
+         "--data", f"wsl_settings={settings}"],
+        state_dir=lab.state_dir,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.output[-6000:]
+    out = result.output
+    assert "Will update .wslconfig of dev" in out
+    assert "-memory=8GB" in out and "+memory=6GB" in out, out[-4000:]
+    assert "-[experimental]" in out  # the section the new settings drop is shown as removed
+    assert _writes(result.counters["devbox11"]).keys() <= {RUNAS}, result.counters["devbox11"]
+    assert _sim(lab.state_dir, "devbox11").fs.read_bytes(r"C:\Users\dev\.wslconfig") == before
+
+
 # ---------------------------------------------------------------------------------------------
 # Faults
 # ---------------------------------------------------------------------------------------------
