@@ -49,9 +49,17 @@ def _connection(short_name: str) -> dict:
         "winrm_scheme": "https",
         "winrm_port": 5986,
         "winrm_cert_validation": "validate",
-        # The public certificate Enable-WinfraRemoting.ps1 exported on that host.
+        # The public certificate Enable-WinfraRemoting.ps1 exported on that host. A host given
+        # winrm_cert_thumbprint (the Thumbprint the script printed) trusts that pin instead.
         "winrm_ca_trust_path": str(_CERTS / f"{short_name}.cer"),
     }
+
+
+def _trust(data: dict) -> dict:
+    """A pinned thumbprint replaces the exported certificate (the connector accepts one of them)."""
+    if data.get("winrm_cert_thumbprint"):
+        data.pop("winrm_ca_trust_path", None)
+    return data
 
 
 def _devbox(fqdn: str, user: str, **data: object) -> tuple[str, dict]:
@@ -65,13 +73,13 @@ def _devbox(fqdn: str, user: str, **data: object) -> tuple[str, dict]:
         }
     )
     host_data.update(data)
-    return (f"@winrm/{fqdn}", host_data)
+    return (f"@winrm/{fqdn}", _trust(host_data))
 
 
 def _container_host(fqdn: str, **data: object) -> tuple[str, dict]:
     host_data = _connection(fqdn.split(".", 1)[0])
     host_data.update(data)
-    return (f"@winrm/{fqdn}", host_data)
+    return (f"@winrm/{fqdn}", _trust(host_data))
 
 
 devboxes = (
@@ -120,7 +128,7 @@ container_hosts = (
         "docker_group": "docker-users",
         "docker_daemon_config": {"data-root": "D:\\docker", "log-level": "info"},
         "reboot_policy": "auto",
-        "reboot_batch": 0,  # 0 = no limit
+        "reboot_batch": 1,  # one container host at a time: the fleet keeps serving while they reboot
         "docker_smoke_test": True,
     },
 )
@@ -134,7 +142,7 @@ def _with_lab_defaults(name: str, yaml_data: dict) -> tuple[str, dict]:
     if isinstance(user, str):
         data["winfra_user_password"] = env_password(user_password_variable(user))
     data.update(yaml_data)  # the YAML file's vars win over these defaults
-    return (name, data)
+    return (name, _trust(data))
 
 
 # Optional YAML host file next to this one (format: inventories/lab.example.yml).

@@ -383,6 +383,36 @@ def test_https_with_certificate_validation(tls_target: SimTarget) -> None:
         assert ok and out.stdout_lines == ["over tls"]
 
 
+def _thumbprints(target: SimTarget) -> tuple[str, str]:
+    """The SHA-1 thumbprint and SHA-256 fingerprint of the certificate the endpoint presents."""
+    import hashlib
+    import ssl
+    from urllib.parse import urlsplit
+
+    url = urlsplit(target.endpoint.url)
+    der = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate((url.hostname or "", url.port or 0)))
+    return hashlib.sha1(der).hexdigest().upper(), hashlib.sha256(der).hexdigest()
+
+
+def test_https_with_a_pinned_thumbprint_needs_no_ca(
+    tls_target: SimTarget, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No CA anywhere: the system store does not know the simulator's CA, and none is given.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    sha1, sha256 = _thumbprints(tls_target)
+    for pin in (sha1, ":".join(sha256[i : i + 2] for i in range(0, 64, 2))):
+        with connected(tls_target, winrm_scheme="https", winrm_cert_thumbprint=pin) as host:
+            ok, out = host.run_shell_command(scripted(stdout=["pinned"]))
+            assert ok and out.stdout_lines == ["pinned"]
+    wrong = ("0" if sha1[0] != "0" else "1") + sha1[1:]
+    state = make_state(tls_target.host_data(winrm_scheme="https", winrm_cert_thumbprint=wrong))
+    host = next(iter(state.inventory))
+    host.connect()
+    assert not host.connected
+    assert "ingerprint" in caplog.text, caplog.text[-2000:]
+
+
 def test_https_with_an_untrusted_certificate_is_refused(
     tls_target: SimTarget, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -209,6 +209,10 @@ def test_winrm_keys_win_over_cli_fallback(make_host) -> None:
         ({"winrm_password": None}, "no password"),
         ({"winrm_ca_trust_path": "/no/such/ca.pem"}, "winrm_ca_trust_path"),
         ({"winrm_port": 0}, "winrm_port"),
+        ({"winrm_cert_thumbprint": "12:34"}, "40 hex digits"),
+        ({"winrm_cert_thumbprint": "g" * 40}, "40 hex digits"),
+        ({"winrm_cert_thumbprint": "a" * 40, "winrm_scheme": "http"}, "needs winrm_scheme='https'"),
+        ({"winrm_cert_thumbprint": "a" * 40, "winrm_cert_validation": "ignore"}, "trusts one certificate"),
     ],
 )
 def test_bad_settings_fail_connect_before_any_traffic(make_host, data: dict, needle: str) -> None:
@@ -220,6 +224,13 @@ def test_bad_settings_fail_connect_before_any_traffic(make_host, data: dict, nee
     assert "@winrm/win1" in message  # names the host
     assert SECRET not in message
     assert FakeSession.instances == []
+
+
+def test_thumbprint_is_normalised_and_passed_to_the_session(make_host) -> None:
+    pin = "AB:CD " + "0" * 36
+    connector_of(make_host(winrm_cert_thumbprint=pin)).connect()
+    assert FakeSession.instances[0].kwargs["cert_thumbprint"] == "abcd" + "0" * 36
+    assert FakeSession.instances[0].kwargs["cert_validation"] == "validate"
 
 
 def test_https_help_explains_the_fix(make_host) -> None:

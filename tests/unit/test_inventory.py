@@ -237,6 +237,7 @@ def test_lab_inventory_merges_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     shutil.copy(INVENTORIES / "lab.py", tmp_path / "lab.py")
     shutil.copy(INVENTORIES / "lab.example.yml", tmp_path / "lab.yml")
     monkeypatch.setenv("WINFRA_USER_PASSWORD_CAROL", "carol-secret")
+    monkeypatch.setenv("WINFRA_WINRM_PASSWORD", "admin-secret")
     groups = groups_of(runpy.run_path(str(tmp_path / "lab.py")))
     assert set(groups) == {"devboxes", "container_hosts", "windows11"}
     dev = dict(hosts_of(groups["devboxes"]))
@@ -246,6 +247,17 @@ def test_lab_inventory_merges_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert dev3["winrm_scheme"] == "https" and dev3["winrm_ca_trust_path"].endswith("certs/dev3.cer")
     assert dev3["wsl_settings"] == {"wsl2": {"memory": "16GB", "processors": 8}}  # host beats group
     assert dev3["docker_desktop_version"]  # group data from lab.py applies to YAML hosts
+    ctr = dict(hosts_of(groups["container_hosts"]))
+    ctr3 = host_data(groups["container_hosts"], ("@winrm/ctr3.example.lab", ctr["@winrm/ctr3.example.lab"]))
+    # A pinned thumbprint replaces the exported certificate, and the connector accepts the pair.
+    assert ctr3["winrm_cert_thumbprint"] == "3F2A9C0D41B7E65F08C9A1D2E3F4051627384950"
+    assert "winrm_ca_trust_path" not in ctr3
+    from pyinfra.api import Config, Inventory, State
+
+    inventory = Inventory(([("@winrm/ctr3.example.lab", ctr3)], {}))
+    State(inventory, Config())
+    settings = next(iter(inventory)).connector.settings()
+    assert settings["cert_thumbprint"] == "3f2a9c0d41b7e65f08c9a1d2e3f4051627384950"
 
 
 # --- inventories/sim.py ---------------------------------------------------------------------------

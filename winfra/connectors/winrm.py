@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator
 from io import IOBase
 from typing import Any
@@ -90,6 +91,25 @@ HTTPS_HELP = (
 )
 
 
+def _check_thumbprint(where: str, value: Any, scheme: str, validation: str, ca_trust_path: Any) -> str:
+    """``winrm_cert_thumbprint`` as 40 or 64 lowercase hex digits; spaces and colons are allowed."""
+    text = re.sub(r"[\s:]", "", str(value)).lower()
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
+        raise WinRMSettingsError(
+            f"{where}: winrm_cert_thumbprint must be the certificate's SHA-1 thumbprint (40 hex digits, "
+            "as Get-ChildItem Cert:\\LocalMachine\\My and the bootstrap script print it) or its SHA-256 "
+            "fingerprint (64 hex digits)"
+        )
+    if scheme != "https":
+        raise WinRMSettingsError(f"{where}: winrm_cert_thumbprint needs winrm_scheme='https'")
+    if validation == "ignore" or ca_trust_path:
+        raise WinRMSettingsError(
+            f"{where}: winrm_cert_thumbprint trusts one certificate; drop winrm_cert_validation='ignore' "
+            "and winrm_ca_trust_path, which choose another way"
+        )
+    return text
+
+
 class WinRMConnectorData(TypedDict, total=False):
     winrm_hostname: str
     winrm_port: int
@@ -100,6 +120,7 @@ class WinRMConnectorData(TypedDict, total=False):
     winrm_transport: str
     winrm_cert_validation: str
     winrm_ca_trust_path: str
+    winrm_cert_thumbprint: str
     winrm_cert_pem: str
     winrm_cert_key_pem: str
     winrm_read_timeout_sec: int
@@ -123,6 +144,10 @@ WINRM_DATA_META: dict[str, DataMeta] = {
         "Server certificate check for https: validate (default) or ignore", "validate"
     ),
     "winrm_ca_trust_path": DataMeta("CA bundle file or directory used to validate the server certificate"),
+    "winrm_cert_thumbprint": DataMeta(
+        "Trust exactly the server certificate with this SHA-1 thumbprint (as Windows and the bootstrap "
+        "script print it) or SHA-256 fingerprint, instead of a CA (https only)"
+    ),
     "winrm_cert_pem": DataMeta("Client certificate (PEM) for certificate authentication"),
     "winrm_cert_key_pem": DataMeta("Client certificate key (PEM) for certificate authentication"),
     "winrm_read_timeout_sec": DataMeta("HTTP read timeout in seconds; must exceed the operation timeout", 30),
@@ -259,6 +284,9 @@ class WinRMConnector(BaseConnector):
         ca_trust_path = self._setting("winrm_ca_trust_path")
         if ca_trust_path and not os.path.exists(ca_trust_path):
             raise WinRMSettingsError(f"{where}: winrm_ca_trust_path {ca_trust_path!r} does not exist")
+        thumbprint = self._setting("winrm_cert_thumbprint")
+        if thumbprint:
+            thumbprint = _check_thumbprint(where, thumbprint, scheme, validation, ca_trust_path)
         address = f"[{hostname}]" if ":" in hostname and not hostname.startswith("[") else hostname
         return {
             "endpoint": f"{scheme}://{address}:{port}/wsman",
@@ -267,6 +295,7 @@ class WinRMConnector(BaseConnector):
             "auth": transport,
             "cert_validation": validation,
             "ca_trust_path": ca_trust_path,
+            "cert_thumbprint": thumbprint or None,
             "cert_pem": cert_pem,
             "cert_key_pem": cert_key_pem,
             "read_timeout": read_timeout,

@@ -99,9 +99,18 @@ class _CountingAdapter(requests.adapters.HTTPAdapter):
     """Counts every HTTP request, including the NTLM handshake legs requests_ntlm sends itself
     through ``response.connection`` (which is this adapter)."""
 
-    def __init__(self, counters: SessionCounters) -> None:
+    def __init__(self, counters: SessionCounters, fingerprint: str | None = None) -> None:
+        # Set before HTTPAdapter.__init__, which builds the pool manager.
+        self._fingerprint = fingerprint
         super().__init__()
         self._counters = counters
+
+    def init_poolmanager(self, *args: Any, **pool_kwargs: Any) -> None:
+        if self._fingerprint:
+            # urllib3 then compares the server certificate's digest with the pin on every TLS
+            # connection and refuses any other certificate (urllib3 util/ssl_.assert_fingerprint).
+            pool_kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(*args, **pool_kwargs)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self._counters.add("http_requests")
@@ -115,6 +124,7 @@ class _CountingTransport(Transport):
     """pywinrm's Transport with a counting adapter mounted on each new requests session."""
 
     counters: SessionCounters
+    fingerprint: str | None = None
 
     def _send_message_request(
         self, session: requests.Session, prepared_request: requests.PreparedRequest
@@ -122,7 +132,7 @@ class _CountingTransport(Transport):
         # Mounted here because build_session() already sends the empty POST that sets up
         # message encryption before returning; this method sees that request too.
         if not isinstance(session.get_adapter(self.endpoint), _CountingAdapter):
-            adapter = _CountingAdapter(self.counters)
+            adapter = _CountingAdapter(self.counters, self.fingerprint)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         response = super()._send_message_request(session, prepared_request)
@@ -134,11 +144,14 @@ class _Protocol(Protocol):
     """pywinrm's Protocol with a settable MaxEnvelopeSize header, a per-Receive operation
     timeout (for ``_timeout``) and message counting."""
 
-    def __init__(self, *args: Any, counters: SessionCounters, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, counters: SessionCounters, fingerprint: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Same object, our subclass: keeps every argument pywinrm validated in __init__.
         self.transport.__class__ = _CountingTransport
         self.transport.counters = counters  # type: ignore[attr-defined]
+        self.transport.fingerprint = fingerprint  # type: ignore[attr-defined]
         self.counters = counters
         self.response_envelope = SAFE_RESPONSE_ENVELOPE
         self.receive_timeout: int | None = None
@@ -247,6 +260,7 @@ class WinRSSession(PowerShellSession):
         auth: str = "ntlm",
         cert_validation: str = "validate",
         ca_trust_path: str | None = None,
+        cert_thumbprint: str | None = None,
         cert_pem: str | None = None,
         cert_key_pem: str | None = None,
         read_timeout: int = 30,
@@ -277,13 +291,16 @@ class WinRSSession(PowerShellSession):
                 ca_trust_path=ca_trust_path,  # type: ignore[arg-type]
                 cert_pem=cert_pem,
                 cert_key_pem=cert_key_pem,
-                server_cert_validation=cert_validation,  # type: ignore[arg-type]
+                # A pinned certificate replaces CA validation (a self-signed listener has no CA
+                # to check against); the adapter checks the pin on every connection instead.
+                server_cert_validation="ignore" if cert_thumbprint else cert_validation,  # type: ignore[arg-type]
                 read_timeout_sec=self.read_timeout,
                 operation_timeout_sec=self.operation_timeout,
                 message_encryption=message_encryption,  # type: ignore[arg-type]
                 # Never pick a proxy up from the environment: the endpoint is given explicitly.
                 proxy=None,
                 counters=self.counters,
+                fingerprint=cert_thumbprint,
             )
         except (WinRMError, ValueError) as exc:
             # pywinrm validates credentials presence, cert files and timeouts here; its messages
