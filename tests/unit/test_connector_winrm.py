@@ -619,8 +619,27 @@ def test_transfer_errors_return_false(
     monkeypatch.setattr(session, "get", bad_get)
     target = tmp_path / "out.bin"
     assert not connector.get_file("C:\\t.txt", str(target))
-    assert not target.exists() and not (tmp_path / "out.bin.winfra-partial").exists()
+    assert not target.exists() and list(tmp_path.iterdir()) == []
     assert "SHA-256 mismatch" in caplog.text
+
+
+def test_downloads_to_one_path_use_partial_files_of_their_own(make_host, tmp_path, monkeypatch) -> None:
+    _, connector, session = connected(make_host)
+    target = tmp_path / "out.bin"
+    seen: list[str] = []
+
+    def get(remote: str, stream: Any, timeout: Any = None) -> TransferResult:
+        # Another host's download to the same path is under way: its partial file exists.
+        (tmp_path / "out.bin.other.winfra-partial").write_bytes(b"other host")
+        seen.extend(p.name for p in tmp_path.glob("out.bin.*.winfra-partial") if ".other." not in p.name)
+        stream.write(b"mine")
+        return TransferResult(size=4, sha256="x")
+
+    monkeypatch.setattr(session, "get", get)
+    assert connector.get_file("C:\\t.txt", str(target)) and connector.get_file("C:\\t.txt", str(target))
+    assert target.read_bytes() == b"mine"
+    assert len(seen) == 2 and seen[0] != seen[1]  # one partial file of its own per download
+    assert (tmp_path / "out.bin.other.winfra-partial").read_bytes() == b"other host"
 
 
 def test_disconnect_closes_the_session(make_host) -> None:

@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from io import IOBase
 from typing import Any
@@ -597,9 +598,12 @@ class WinRMConnector(BaseConnector):
             click.echo(f"{self.host.print_prefix}>>> download {remote_filename}", err=True)
         try:
             if isinstance(filename_or_io, str):
-                partial = f"{filename_or_io}.winfra-partial"
+                # A name of its own next to the target (same file system, so the rename is atomic):
+                # hosts downloading to the same path at once never share a partial file.
+                directory, base = os.path.split(os.path.abspath(filename_or_io))
+                fd, partial = tempfile.mkstemp(prefix=f"{base}.", suffix=".winfra-partial", dir=directory)
                 try:
-                    with open(partial, "wb") as stream:
+                    with os.fdopen(fd, "wb") as stream:
                         result = session.get(remote_filename, stream, timeout=timeout)
                     os.replace(partial, filename_or_io)
                 finally:
