@@ -7,7 +7,8 @@
   host, and each call scans every installed distribution's entry points.
 
 (pyinfra 3.10, ``pyinfra/api/arguments.py``, ``pyinfra/api/inventory.py``.) On the simulated lab
-the two were about a third of a converged 50-host run (bench/fleet.py). :func:`install` computes
+the caches save about 12% of a converged 50-host run's CPU time (2.80 s to 2.46 s, median of six
+alternating runs each; wall time 2.54 s to 2.45 s). :func:`install` computes
 each table once and hands every caller a fresh copy, as the originals do. The connector modules
 install it when pyinfra loads them, which is during the first ``get_all_connectors()`` call of
 the inventory, before its per-host loop and before any operation runs.
