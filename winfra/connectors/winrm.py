@@ -93,7 +93,13 @@ HTTPS_HELP = (
 
 
 def _check_thumbprint(where: str, value: Any, scheme: str, validation: str, ca_trust_path: Any) -> str:
-    """``winrm_cert_thumbprint`` as 40 or 64 lowercase hex digits; spaces and colons are allowed."""
+    """``winrm_cert_thumbprint`` as 40 or 64 lowercase hex digits; spaces and colons are allowed.
+
+    Windows shows a certificate's Thumbprint as the SHA-1 hash of its DER encoding ("The
+    thumbprint is dynamically generated using the SHA1 algorithm", X509Certificate2.Thumbprint,
+    learn.microsoft.com/previous-versions/windows/embedded/hh435828(v=msdn.10)); urllib3 compares
+    either length with the certificate the server presents (``assert_fingerprint``).
+    """
     text = re.sub(r"[\s:]", "", str(value)).lower()
     if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", text):
         raise WinRMSettingsError(
