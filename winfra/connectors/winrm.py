@@ -43,7 +43,7 @@ from typing_extensions import TypedDict
 
 from winfra import pyinfra_speedups
 from winfra.powershell import wire
-from winfra.powershell.scripts import is_read_only, parse_header, rendered_script, script_result
+from winfra.powershell.scripts import parse_header, rendered_script, script_result
 from winfra.transport.base import (
     AuthenticationFailed,
     CommandTimeout,
@@ -466,7 +466,12 @@ class WinRMConnector(BaseConnector):
             return self._failure(f"{self.host.name}: _env/_chdir cannot be passed to PowerShell: {exc}")
         session = self._require_session()
 
-        cacheable = stdin is None and shell not in CMD_NAMES and is_read_only(raw)
+        # Exactly a rendered shipped script (never a header with more text after it, which may
+        # change the host): a read-mode one may be cached, and any one may run in-process as
+        # another user.
+        rendered = rendered_script(raw)
+        is_read = rendered is not None and rendered.mode == "read"
+        cacheable = stdin is None and shell not in CMD_NAMES and is_read
         key = self._cache_key(su_user, raw, env, chdir)
         if cacheable and key in self._fact_cache:
             self.counters.add("fact_cache_hits")
@@ -488,7 +493,10 @@ class WinRMConnector(BaseConnector):
                 data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
                 result = session.run_native(raw, data, timeout)
             elif su_user:
-                result_or_error = self._run_as(session, raw, su_user, arguments, env, chdir, timeout, stdin)
+                in_process = rendered is not None
+                result_or_error = self._run_as(
+                    session, raw, su_user, arguments, env, chdir, timeout, stdin, in_process=in_process
+                )
                 if isinstance(result_or_error, str):
                     return self._failure(result_or_error)
                 result = result_or_error
@@ -516,6 +524,8 @@ class WinRMConnector(BaseConnector):
         chdir: str | None,
         timeout: float | None,
         stdin: Any,
+        *,
+        in_process: bool,
     ) -> Result | str:
         from winfra import runas
 
@@ -534,7 +544,7 @@ class WinRMConnector(BaseConnector):
                 su_user,
                 password,
                 math.ceil(timeout) if timeout else None,
-                in_process=rendered_script(raw) is not None,
+                in_process=in_process,
             )
         except runas.RunAsError as exc:
             return f"{self.host.name}: {exc}"
