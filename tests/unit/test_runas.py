@@ -25,6 +25,11 @@ def test_wrapper_is_the_shipped_write_script_and_password_only_on_stdin() -> Non
     assert load_script("run_as_user").mode == "write"
 
 
+def test_in_process_travels_in_the_params() -> None:
+    assert '"in_process":false' in runas.run_as_user_command("Get-Date", "dev", None, 30)[0]
+    assert '"in_process":true' in runas.run_as_user_command("Get-Date", "dev", None, 30, in_process=True)[0]
+
+
 def test_no_password_means_interactive_logon_and_empty_stdin() -> None:
     script, stdin = runas.run_as_user_command("Get-Date", r".\dev", None, None)
     assert stdin == b""
