@@ -42,9 +42,9 @@
     $LASTEXITCODE for the launcher (about_Language_Keywords, "Exit", 5.1: "the exit statement
     sets the value of the $LASTEXITCODE variable"; an `exit` inside a script block passes up to
     the script file that holds it, engine/ScriptCommandProcessor.cs in PowerShell/PowerShell);
-    that inner.ps1 is the one file written with a UTF-8 BOM,
-    the only way 5.1 reads a script file as UTF-8, and an `exit 0` after the script gives a
-    normal end the exit code 0, as powershell.exe -File does ("If the script has no exit
+    that inner.ps1 is the one file written with a UTF-8 BOM, the only way 5.1 reads a script
+    file as UTF-8, and an `exit 0` after the script gives a normal end the exit code 0, as
+    powershell.exe -File does ("If the script has no exit
     statement, the exit code is always 0 when the script completes without error or 1 when the
     script terminates from an unhandled exception", same page). Warnings go to stdout as
     "WARNING: " lines, where a redirected powershell.exe 5.1 writes them too
